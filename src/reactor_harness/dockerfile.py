@@ -28,6 +28,7 @@ class Instruction:
     end_line: int
     stage_index: int  # -1 for instructions before the first FROM (global ARGs)
     comments: tuple[str, ...] = ()  # the comment lines directly above it, without '#'
+    comment_lines: tuple[int, ...] = ()  # the 1-based line of each entry of `comments`
 
 
 @dataclass(frozen=True)
@@ -115,11 +116,13 @@ class Dockerfile:
         parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
         instructions: list[Instruction] = []
         pending_comments: list[str] = []
+        pending_comment_lines: list[int] = []
         stage_index = -1
         for entry in parser.structure:
             keyword = entry["instruction"].upper()
             if keyword == "COMMENT":
                 pending_comments.append(entry["value"])
+                pending_comment_lines.append(entry["startline"] + 1)
                 continue
             if keyword == "FROM":
                 stage_index += 1
@@ -131,9 +134,11 @@ class Dockerfile:
                     end_line=entry["endline"] + 1,
                     stage_index=stage_index,
                     comments=tuple(pending_comments),
+                    comment_lines=tuple(pending_comment_lines),
                 )
             )
             pending_comments = []
+            pending_comment_lines = []
         if stage_index < 0:
             raise DockerfileError(f"{path} has no FROM instruction")
         return cls(path=path, instructions=instructions)

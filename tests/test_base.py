@@ -1,0 +1,151 @@
+"""The base image: every pin holds inside the image, and the dev-container contract works for claude."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reactor_harness.containers import run_labels, wait_until
+from reactor_harness.engine import assert_succeeded
+from reactor_harness.pins import VersionProbe, debian_pins_in_final_image, debian_version_matches, unchecked_pins, unknown_probes
+from reactor_harness.platforms import ELF_MACHINE, elf_machine
+
+pytestmark = pytest.mark.image("base")
+
+SAMPLES = Path(__file__).parent / "samples" / "base"
+
+# Pins that are not Debian packages, and the command that shows each one's version inside the image.
+VERSION_PROBES = {
+    "NODE_VERSION": VersionProbe("node --version", r"^v(\S+)$"),
+    "NPM_VERSION": VersionProbe("npm --version", r"^(\S+)$"),
+}
+
+
+def test_every_pin_has_a_check(family):
+    """A pin without a check fails the suite (and a probe for a pin that no longer exists does too)."""
+    dockerfile = family["base"].dockerfile
+    unchecked = unchecked_pins(dockerfile, VERSION_PROBES)
+    assert not unchecked, "pins nothing checks (add a VersionProbe in tests/test_base.py): " + ", ".join(
+        f"{pin.name}={pin.value} ({pin.location})" for pin in unchecked
+    )
+    assert not unknown_probes(dockerfile, VERSION_PROBES), "probes for pins the Dockerfile no longer has"
+
+
+def test_debian_packages_match_their_pins(container, built_image):
+    """Every Debian package pinned in the Dockerfile is installed at its pinned upstream version."""
+    pins = debian_pins_in_final_image(built_image.dockerfile)
+    assert pins, "the base image pins Debian packages; none were found"
+    result = container.exec(["dpkg-query", "-W", "-f", "${Package}\t${Version}\n", *[p.dep_name or "" for p in pins]])
+    assert_succeeded(result, f"{built_image}: dpkg-query")
+    installed = dict(line.split("\t", 1) for line in result.stdout.splitlines() if "\t" in line)
+    mismatches = [
+        f"{pin.dep_name}: pinned {pin.value} ({pin.location}), installed {installed.get(pin.dep_name or '', 'nothing')}"
+        for pin in pins
+        if not debian_version_matches(installed.get(pin.dep_name or "", ""), pin.value)
+    ]
+    assert not mismatches, f"{built_image}:\n" + "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("pin_name", sorted(VERSION_PROBES))
+def test_tool_version_matches_its_pin(container, built_image, pin_name):
+    """Each non-Debian tool reports exactly the version its pin names."""
+    probe = VERSION_PROBES[pin_name]
+    pinned = built_image.dockerfile.pin(pin_name).value
+    result = container.sh(probe.command)
+    assert_succeeded(result, f"{built_image}: {probe.command}")
+    assert probe.extract(result.stdout) == pinned, f"{built_image}: {pin_name} is pinned to {pinned}\n{result.describe()}"
+
+
+def test_claude_has_passwordless_sudo(container, built_image):
+    """claude runs root commands with sudo and no password (sudo -n fails if one were asked)."""
+    result = container.exec(["sudo", "-n", "id", "-u"])
+    assert_succeeded(result, f"{built_image}: sudo -n as claude")
+    assert result.stdout.strip() == "0"
+
+
+def test_home_belongs_to_claude(host):
+    """claude's home is /home/claude, owned by claude, with bash as login shell."""
+    claude = host.user("claude")
+    assert claude.home == "/home/claude"
+    assert claude.shell == "/bin/bash"
+    assert host.file("/home/claude").user == "claude"
+
+
+def test_npm_global_install_works_without_sudo(container, built_image):
+    """`npm install -g` of a local package works for claude, offline, and puts its command on PATH."""
+    container.copy_in(SAMPLES / "hello-cli", "/tmp/hello-cli")
+    pack = container.sh("cd /tmp/hello-cli && npm pack --silent")
+    assert_succeeded(pack, f"{built_image}: npm pack")
+    tarball = pack.stdout.strip().splitlines()[-1]
+    install = container.sh(f"npm install -g --offline --no-audit --no-fund /tmp/hello-cli/{tarball}")
+    assert_succeeded(install, f"{built_image}: npm install -g as claude")
+    run = container.sh("reactor-hello")
+    assert_succeeded(run, f"{built_image}: the installed command")
+    node_arch = {"amd64": "x64", "arm64": "arm64"}[built_image.platform.arch]
+    assert run.stdout.strip() == f"reactor-hello {node_arch}"
+
+
+def test_non_interactive_shell_sees_the_toolchains(container, built_image):
+    """A plain `sh -c` (no login, no .bashrc) finds node, npm, npx, git, docker and the npm global bin."""
+    result = container.sh('for tool in node npm npx git docker jq rg; do command -v "$tool" || exit 1; done; echo "$PATH"')
+    assert_succeeded(result, f"{built_image}: tools on PATH in sh -c")
+    assert "/home/claude/.npm-global/bin" in result.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize("binary", ["/usr/local/bin/node", "/usr/bin/docker", "/usr/bin/git", "/usr/bin/tini"])
+def test_binary_architecture_matches_the_platform(container, built_image, binary):
+    """Binaries are built for the image's platform (catches a wrong-arch layer copied from a build stage)."""
+    machine = elf_machine(container.read_bytes(binary, 20))
+    expected = ELF_MACHINE[built_image.platform.arch]
+    assert machine == expected, f"{built_image}: {binary} has ELF machine {machine:#x}, expected {expected:#x}"
+
+
+def _engine_socket(engine) -> str:
+    result = engine.call("context", "inspect", "--format", "{{.Endpoints.docker.Host}}")
+    endpoint = result.stdout.strip() if result.succeeded else ""
+    return endpoint.removeprefix("unix://") if endpoint.startswith("unix://") else "/var/run/docker.sock"
+
+
+def test_docker_host_integration_proxies_the_engine_socket(engine, built_image, harness_settings):
+    """With REACTOR_DOCKER_HOST_INTEGRATION=true, claude reaches the host engine through the socat proxy."""
+    socket = _engine_socket(engine)
+    if not Path(socket).is_socket():
+        pytest.skip(f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container")
+    result = engine.run_once(
+        built_image.tag,
+        ["sh", "-c", 'id -un; echo "$DOCKER_HOST"; docker version --format "{{.Server.Version}}"'],
+        platform=str(built_image.platform),
+        labels=run_labels(harness_settings.run_id),
+        environment={"REACTOR_DOCKER_HOST_INTEGRATION": "true"},
+        volumes=[f"{socket}:/var/run/docker.sock"],
+        timeout=120,
+    )
+    assert_succeeded(result, f"{built_image}: docker through the proxy as claude")
+    user, docker_host, server_version = result.stdout.strip().splitlines()[-3:]
+    assert user == "claude"
+    assert docker_host.startswith("unix:///home/claude/")
+    assert server_version == engine.ping()
+
+
+def test_docker_host_integration_serves_later_exec_sessions(engine, built_image, harness_settings):
+    """The proxy set up by the entrypoint is the docker CLI's context in later `docker exec` sessions too."""
+    socket = _engine_socket(engine)
+    if not Path(socket).is_socket():
+        pytest.skip(f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container")
+    container_id = engine.run_detached(
+        built_image.tag,
+        platform=str(built_image.platform),
+        labels=run_labels(harness_settings.run_id),
+        environment={"REACTOR_DOCKER_HOST_INTEGRATION": "true"},
+        volumes=[f"{socket}:/var/run/docker.sock"],
+    )
+    try:
+
+        def docker_answers() -> tuple[bool, str]:
+            result = engine.exec(container_id, ["docker", "version", "--format", "{{.Server.Version}}"])
+            return result.succeeded, result.describe()
+
+        wait_until(docker_answers, timeout=30, interval=0.5, what=f"{built_image}: docker in a later exec session")
+    finally:
+        engine.remove_containers([container_id])

@@ -1,0 +1,86 @@
+"""The contract every image of the family keeps (official-images "global tests"): user, workdir,
+entrypoint, labels. Applied once to every image × platform, not copied per image."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from reactor_harness.containers import run_labels
+from reactor_harness.engine import assert_succeeded
+
+pytestmark = pytest.mark.family
+
+OCI_LABELS = ("title", "description", "source", "version", "revision", "licenses")
+
+
+@pytest.fixture
+def image_config(engine, built_image):
+    details = engine.inspect_image(built_image.tag)
+    assert details is not None, f"{built_image}: {built_image.tag} vanished from the engine"
+    return details["Config"]
+
+
+def test_runs_as_claude_with_uid_and_gid_1000(container, built_image):
+    """The default user is the non-root claude, UID 1000 / GID 1000."""
+    result = container.exec(["id"], user=None)  # the image's own USER, not an explicit one
+    assert_succeeded(result, f"{built_image}: id")
+    assert result.stdout.strip().startswith("uid=1000(claude) gid=1000(claude)"), result.describe()
+
+
+def test_workdir_is_workspace_owned_by_claude(container, built_image, image_config):
+    """The working directory is /workspace and claude owns it."""
+    assert image_config["WorkingDir"] == "/workspace"
+    result = container.exec(["stat", "-c", "%U:%G", "/workspace"])
+    assert_succeeded(result, f"{built_image}: stat /workspace")
+    assert result.stdout.strip() == "claude:claude"
+
+
+def test_entrypoint_is_the_shared_one_under_tini(image_config):
+    """Every image keeps base's entrypoint: tini as PID 1 running reactor-entrypoint."""
+    assert image_config["Entrypoint"] == ["/usr/bin/tini", "--", "/usr/local/bin/reactor-entrypoint"]
+
+
+def test_oci_labels_name_this_image(image_config, built_image):
+    """Every OCI label is set, the title names this image, and the revision is the commit built."""
+    labels = image_config.get("Labels") or {}
+    missing = [key for key in OCI_LABELS if not labels.get(f"org.opencontainers.image.{key}")]
+    assert not missing, f"{built_image}: missing OCI labels {missing}"
+    assert labels["org.opencontainers.image.title"] == f"reactor-{built_image.name}"
+    assert labels["org.opencontainers.image.revision"] == built_image.outcome.build_args.get("VCS_REF", "unknown")
+
+
+def test_entrypoint_stays_alive_without_a_tty(container, engine):
+    """With no command and no TTY the container keeps running, so `docker exec` sessions work."""
+    state = engine.container_state(container.id)
+    assert state is not None and state["Running"], f"{container} is not running: {state}"
+
+
+def test_entrypoint_execs_the_command(engine, built_image, harness_settings):
+    """A command replaces the entrypoint script: it runs as tini's direct child and its output comes back."""
+    result = engine.run_once(
+        built_image.tag,
+        ["sh", "-c", "echo ran; cut -d' ' -f4 /proc/$$/stat"],
+        platform=str(built_image.platform),
+        labels=run_labels(harness_settings.run_id),
+    )
+    assert_succeeded(result, f"{built_image}: docker run IMAGE COMMAND")
+    assert result.stdout.split() == ["ran", "1"], result.describe()
+
+
+def test_entrypoint_stops_promptly_on_sigterm(engine, built_image, harness_settings):
+    """`docker stop` ends an idle container at once with exit code 0, not after the 10 s kill timeout."""
+    container_id = engine.run_detached(
+        built_image.tag, platform=str(built_image.platform), labels=run_labels(harness_settings.run_id)
+    )
+    try:
+        started = time.monotonic()
+        stopped = engine.stop(container_id, timeout_seconds=10)
+        elapsed = time.monotonic() - started
+        assert_succeeded(stopped, f"{built_image}: docker stop")
+        state = engine.container_state(container_id)
+        assert state is not None and state["ExitCode"] == 0, f"{built_image}: exit state {state}"
+        assert elapsed < 5, f"{built_image}: docker stop took {elapsed:.1f}s (SIGTERM ignored?)"
+    finally:
+        engine.remove_containers([container_id])
