@@ -132,11 +132,17 @@ def settings_from_config(config: pytest.Config, run_id: str) -> HarnessSettings:
         raise pytest.UsageError(f"--platform: {error}") from error
     images_option = config.getoption("reactor_images")
     selected = None
+    images_dir = (root / config.getoption("reactor_images_dir")).resolve()
     if images_option:
         selected = tuple(name.strip() for name in images_option.split(",") if name.strip())
         if not selected:
             raise pytest.UsageError("--images: give a comma list of image names, e.g. --images base,python")
-    images_dir = (root / config.getoption("reactor_images_dir")).resolve()
+        try:
+            family = Family.discover(images_dir)
+            for name in selected:
+                family[name]  # an unknown name is a FamilyError naming the known ones  # noqa: B018
+        except FamilyError as error:
+            raise pytest.UsageError(f"--images: {error}") from error
     strict = bool(config.getoption("strict", default=False)) or _truthy(os.environ.get("CI"))
     return HarnessSettings(
         root=root,
@@ -161,8 +167,16 @@ class _XdistHooks:
         node.workerinput[RUN_ID_INPUT] = self.run_id
 
 
+MARKERS = (
+    "image(name): the test checks the named family image, on every requested platform",
+    "family: the test checks every image of the family, on every requested platform",
+)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
     worker_input = getattr(config, "workerinput", None)
     run_id = worker_input[RUN_ID_INPUT] if worker_input and RUN_ID_INPUT in worker_input else uuid.uuid4().hex[:12]
     settings = settings_from_config(config, run_id)
@@ -202,8 +216,6 @@ def _targets_for(metafunc: pytest.Metafunc, settings: HarnessSettings) -> list[T
             if name not in names:
                 names.append(name)
     if settings.selected_images is not None:
-        for name in settings.selected_images:
-            family[name]  # noqa: B018
         names = [name for name in names if name in settings.selected_images]
     return [Target(name, platform) for name in names for platform in settings.platforms]
 
@@ -345,6 +357,19 @@ def container(
         str,
     )
     return Container(engine=engine, id=container_id, image=built_image.name, platform=str(built_image.platform))
+
+
+@pytest.fixture
+def image_archive(built_image: BuiltImage, engine: Engine, run_once: RunOnce) -> Path:
+    """The image as a `docker save` tarball, written once per run (size analysis and scanners read it)."""
+
+    def save() -> str:
+        destination = run_once.directory / "archives" / f"{built_image.name}-{built_image.platform.slug}.tar"
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        engine.save(built_image.tag, destination)
+        return str(destination)
+
+    return Path(run_once.get(f"archive-{built_image.name}-{built_image.platform.slug}", save, str, str))
 
 
 @pytest.fixture

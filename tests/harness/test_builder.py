@@ -1,0 +1,149 @@
+"""The family builder with a fake engine: order, build args, parent failures and failure reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from reactor_harness.build import BuildSettings, FamilyBuilder, failing_step, local_tag
+from reactor_harness.engine import BuildRequest, CommandResult
+from reactor_harness.family import Family
+from reactor_harness.once import RunOnce
+from reactor_harness.platforms import Platform
+
+AMD64 = Platform("linux", "amd64")
+ARM64 = Platform("linux", "arm64")
+
+FAILED_LOG = """\
+#5 [stage-1 1/4] FROM docker.io/reactor-bootstrap/debian:trixie-slim-amd64
+#5 DONE 0.0s
+#7 [stage-1 2/4] RUN apt-get update && apt-get install -y "nope=1.0-*"
+#7 1.234 E: Unable to locate package nope
+#7 ERROR: executor failed running [/bin/bash -o pipefail -c apt-get update]: exit code: 100
+------
+ > [stage-1 2/4] RUN apt-get update && apt-get install -y "nope=1.0-*":
+------
+error: failed to solve: executor failed running [/bin/bash -o pipefail -c apt-get update]: exit code: 100
+"""
+
+
+@dataclass
+class FakeEngine:
+    """Records builds; images named in `failing` fail with a BuildKit-style log."""
+
+    failing: set[str] = field(default_factory=set)
+    builds: list[BuildRequest] = field(default_factory=list)
+
+    def build(self, request: BuildRequest, on_line=None) -> CommandResult:
+        self.builds.append(request)
+        name = request.tag.split("/")[1].split(":")[0]
+        log = FAILED_LOG if name in self.failing else "#1 [1/1] FROM scratch\n#1 DONE 0.0s\n"
+        for line in log.splitlines():
+            if on_line:
+                on_line(line)
+        return CommandResult(("docker", "build"), 1 if name in self.failing else 0, log, "")
+
+    def inspect_image(self, reference: str):
+        return {"Id": f"sha256:{reference}", "Architecture": "amd64", "Os": "linux"}
+
+
+class FakeOsImages:
+    def ensure(self, reference: str, platform: Platform) -> str:
+        return f"os/{reference}-{platform.arch}"
+
+
+@pytest.fixture
+def family(tmp_path) -> Family:
+    root = tmp_path / "images"
+    for name, text in {
+        "base": "ARG DEBIAN_IMAGE=debian:trixie-slim\nARG VCS_REF=unknown\nFROM ${DEBIAN_IMAGE}\n",
+        "go": "ARG BUILD_BASE=reactor/base:x\nARG BASE_IMAGE=reactor/base:latest\n"
+        "FROM --platform=$BUILDPLATFORM ${BUILD_BASE} AS tools\nFROM ${BASE_IMAGE}\n",
+        "python": "ARG BASE_IMAGE=reactor/base:latest\nFROM ${BASE_IMAGE}\n",
+    }.items():
+        (root / name).mkdir(parents=True)
+        (root / name / "Dockerfile").write_text(text)
+    return Family.discover(root)
+
+
+def make_builder(family, tmp_path, engine, lines=None) -> FamilyBuilder:
+    settings = BuildSettings(log_dir=tmp_path / "logs", ca_bundle=Path("/ca.pem"), metadata_args={"VCS_REF": "abc123"})
+    return FamilyBuilder(
+        family, engine, FakeOsImages(), RunOnce(tmp_path / "once"), settings, AMD64,
+        progress=(lines.append if lines is not None else lambda _l: None),
+    )
+
+
+def test_child_builds_from_this_runs_parent_and_native_tools_stage(family, tmp_path):
+    """An arm64 go build uses the arm64 base for its image and the native base for its tools stage."""
+    engine = FakeEngine()
+    outcome = make_builder(family, tmp_path, engine).build("go", ARM64)
+    assert outcome.succeeded
+    assert [request.tag for request in engine.builds] == [
+        local_tag("base", AMD64), local_tag("base", ARM64), local_tag("go", ARM64)
+    ]
+    go_request = engine.builds[-1]
+    assert go_request.build_args == {"BUILD_BASE": "reactor-test/base:linux-amd64", "BASE_IMAGE": "reactor-test/base:linux-arm64"}
+    assert go_request.platform == "linux/arm64"
+    assert go_request.secrets == {"build-ca": Path("/ca.pem")}
+
+
+def test_metadata_args_only_where_declared(family, tmp_path):
+    engine = FakeEngine()
+    builder = make_builder(family, tmp_path, engine)
+    builder.build("python", AMD64)
+    base_request, python_request = engine.builds
+    assert base_request.build_args["VCS_REF"] == "abc123"
+    assert "VCS_REF" not in python_request.build_args
+
+
+def test_each_image_builds_once_per_run(family, tmp_path):
+    engine = FakeEngine()
+    builder = make_builder(family, tmp_path, engine)
+    builder.build("python", AMD64)
+    builder.build("go", AMD64)
+    builder.build("base", AMD64)
+    assert [request.tag for request in engine.builds].count(local_tag("base", AMD64)) == 1
+
+
+def test_a_failed_parent_blocks_its_children_only(family, tmp_path):
+    """base fails: python is not attempted and names base; the failure report has step and log tail."""
+    engine = FakeEngine(failing={"base"})
+    builder = make_builder(family, tmp_path, engine)
+    base = builder.build("base", AMD64)
+    python = builder.build("python", AMD64)
+    assert not base.succeeded and not python.succeeded
+    assert python.blocked_by == "base for linux/amd64"
+    assert [request.tag for request in engine.builds] == [local_tag("base", AMD64)]
+    report = base.failure_report()
+    assert 'failing step: [stage-1 2/4] RUN apt-get update && apt-get install -y "nope=1.0-*"' in report
+    assert "E: Unable to locate package nope" in report
+    assert Path(base.log_path or "").read_text().count("\n") >= FAILED_LOG.count("\n")
+
+
+def test_an_unrelated_image_still_builds_when_a_sibling_fails(family, tmp_path):
+    engine = FakeEngine(failing={"python"})
+    builder = make_builder(family, tmp_path, engine)
+    assert not builder.build("python", AMD64).succeeded
+    assert builder.build("go", AMD64).succeeded
+
+
+def test_progress_shows_step_lines(family, tmp_path):
+    lines: list[str] = []
+    make_builder(family, tmp_path, FakeEngine(), lines).build("base", AMD64)
+    assert any("building base for linux/amd64" in line for line in lines)
+    assert any("#1 [1/1] FROM scratch" in line for line in lines)
+
+
+def test_failing_step_of_a_frontend_error():
+    log = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\nerror: failed to solve: dockerfile parse error line 3: unknown instruction: RUNN\n"
+    assert failing_step(log) == "error: failed to solve: dockerfile parse error line 3: unknown instruction: RUNN"
+
+
+def test_failing_step_of_a_modern_buildx_log():
+    log = (
+        "#8 [2/3] RUN false\n#8 ERROR: process \"/bin/sh -c false\" did not complete successfully: exit code: 1\n"
+    )
+    assert failing_step(log) == "[2/3] RUN false"

@@ -1,0 +1,109 @@
+"""Choosing a docker client that can build with BuildKit, and the commands the seam issues."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from reactor_harness.engine import BuildRequest, CommandResult, Engine, assert_failed, assert_succeeded, find_client
+from reactor_harness.errors import EngineUnavailable
+
+
+def fake_docker(directory: Path, name: str, client_version: str, buildx: bool, server: str | None) -> str:
+    """A stand-in docker CLI: answers version probes and logs every other call's arguments."""
+    path = directory / name
+    log = directory / f"{name}.calls"
+    server_line = f'echo "{server}"' if server else 'echo "Cannot connect to the Docker daemon at unix:///x.sock" >&2; exit 1'
+    buildx_line = 'echo "buildx v0.17.1"' if buildx else "echo \"docker: 'buildx' is not a docker command.\" >&2; exit 1"
+    path.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in\n'
+        f'  "version --format {{{{.Client.Version}}}}") echo "{client_version}" ;;\n'
+        f'  "version --format {{{{.Server.Version}}}}") {server_line} ;;\n'
+        f'  "buildx version") {buildx_line} ;;\n'
+        f'  *) echo "$DOCKER_BUILDKIT $*" >> "{log}"; echo "ok" ;;\n'
+        "esac\n"
+    )
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return str(path)
+
+
+def test_old_client_builds_with_integrated_buildkit(tmp_path):
+    client = find_client([fake_docker(tmp_path, "docker20", "20.10.24+dfsg1", False, "20.10.24")])
+    assert (client.version, client.build_mode) == ("20.10.24+dfsg1", "integrated")
+
+
+def test_new_client_without_buildx_is_passed_over_for_one_that_builds(tmp_path):
+    """Here /usr/local/bin/docker 28 has no buildx: the harness falls back to Debian's 20.10 client."""
+    new = fake_docker(tmp_path, "docker28", "28.2.2", False, "20.10.24")
+    old = fake_docker(tmp_path, "docker20", "20.10.24", False, "20.10.24")
+    assert find_client([new, old]).path == old
+
+
+def test_client_with_buildx_builds_through_it(tmp_path):
+    client = find_client([fake_docker(tmp_path, "docker28", "28.2.2", True, "28.2.2")])
+    assert client.build_mode == "buildx"
+
+
+def test_no_usable_client_says_why_and_what_to_do(tmp_path):
+    with pytest.raises(EngineUnavailable, match=r"28\.2\.2: no buildx plugin.*docker\.io.*\./setup"):
+        find_client([fake_docker(tmp_path, "docker28", "28.2.2", False, None), str(tmp_path / "missing")])
+
+
+def test_ping_without_a_daemon_names_the_setup_command(tmp_path):
+    engine = Engine(find_client([fake_docker(tmp_path, "docker20", "20.10.24", False, None)]))
+    with pytest.raises(EngineUnavailable, match=r"Cannot connect to the Docker daemon.*run \./setup"):
+        engine.ping()
+
+
+def test_integrated_build_command(tmp_path):
+    docker = fake_docker(tmp_path, "docker20", "20.10.24", False, "20.10.24")
+    engine = Engine(find_client([docker]), environment={"PATH": "/usr/bin:/bin"})
+    lines: list[str] = []
+    result = engine.build(
+        BuildRequest(
+            dockerfile=Path("images/base/Dockerfile"),
+            context=Path("images"),
+            tag="reactor-test/base:linux-arm64",
+            platform="linux/arm64",
+            build_args={"DEBIAN_IMAGE": "d:arm64"},
+            labels={"org.reactor.harness": "image"},
+            secrets={"build-ca": Path("/etc/ca.pem")},
+        ),
+        on_line=lines.append,
+    )
+    assert result.succeeded and lines == ["ok"]
+    call = Path(docker + ".calls").read_text().strip()
+    assert call == (
+        "1 build --progress plain --platform linux/arm64 --network host -f images/base/Dockerfile "
+        "-t reactor-test/base:linux-arm64 --build-arg DEBIAN_IMAGE=d:arm64 --label org.reactor.harness=image "
+        "--secret id=build-ca,src=/etc/ca.pem images"
+    )
+
+
+def test_buildx_build_command_loads_into_the_engine(tmp_path):
+    docker = fake_docker(tmp_path, "docker28", "28.2.2", True, "28.2.2")
+    engine = Engine(find_client([docker]), environment={"PATH": "/usr/bin:/bin"})
+    engine.build(BuildRequest(dockerfile=Path("D"), context=Path("."), tag="t", platform="linux/amd64"))
+    assert Path(docker + ".calls").read_text().split()[:4] == ["buildx", "build", "--load", "--progress"]
+
+
+def test_exec_and_run_put_options_before_the_image(tmp_path):
+    docker = fake_docker(tmp_path, "docker20", "20.10.24", False, "20.10.24")
+    engine = Engine(find_client([docker]), environment={"PATH": "/usr/bin:/bin"})
+    engine.exec("c1", ["sh", "-c", "id"], user="claude", workdir="/w", environment={"A": "1"})
+    engine.run_once("img", ["true"], platform="linux/amd64", labels={"l": "v"}, volumes=["/s:/s"])
+    calls = Path(docker + ".calls").read_text().splitlines()
+    assert calls[0] == "1 exec --user claude --workdir /w -e A=1 c1 sh -c id"
+    assert calls[1] == "1 run --rm --platform linux/amd64 --network none --label l=v -v /s:/s img true"
+
+
+def test_assertions_print_the_whole_result():
+    result = CommandResult(("docker", "exec", "c", "false"), 1, "out", "err", 0.1)
+    with pytest.raises(AssertionError, match=r"(?s)why: command failed.*exit status: 1.*out.*err"):
+        assert_succeeded(result, "why")
+    assert_failed(result)
+    with pytest.raises(AssertionError, match="expected to fail"):
+        assert_failed(CommandResult(("true",), 0, "", ""))

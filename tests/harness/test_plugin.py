@@ -1,0 +1,98 @@
+"""The pytest plugin, exercised with pytester: ids, option validation, no engine, unrunnable platforms."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+IMAGE_TEST = """
+import pytest
+pytestmark = pytest.mark.image("base")
+
+def test_needs_the_image(built_image):
+    assert built_image.name == "base"
+"""
+
+
+@pytest.fixture
+def suite(pytester, monkeypatch):
+    """A tiny repository: images/base/Dockerfile and one image check."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("REACTOR_PLATFORMS", raising=False)
+    monkeypatch.delenv("REACTOR_IMAGES", raising=False)
+    images = pytester.path / "images" / "base"
+    images.mkdir(parents=True)
+    (images / "Dockerfile").write_text("ARG DEBIAN_IMAGE=debian:trixie-slim\nFROM ${DEBIAN_IMAGE}\n")
+    pytester.makepyfile(test_image=IMAGE_TEST)
+    return pytester
+
+
+@pytest.fixture
+def no_engine(suite, monkeypatch):
+    """A docker client that answers, talking to no daemon."""
+    docker = suite.path / "fake-docker"
+    docker.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in\n'
+        '  "version --format {{.Client.Version}}") echo 20.10.24 ;;\n'
+        '  *) echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2; exit 1 ;;\n'
+        "esac\n"
+    )
+    docker.chmod(docker.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("REACTOR_DOCKER_CLIENT", str(docker))
+    return suite
+
+
+def run(pytester, *args):
+    return pytester.runpytest("-p", "no:pytest11.testinfra", "-p", "no:cacheprovider", *args)
+
+
+def test_ids_read_image_and_platform(suite):
+    result = run(suite, "--collect-only", "-q", "--platform", "all")
+    result.stdout.fnmatch_lines(
+        ["test_image.py::test_needs_the_image[[]base-linux/amd64[]]", "test_image.py::test_needs_the_image[[]base-linux/arm64[]]"]
+    )
+
+
+def test_a_bad_platform_is_a_usage_error(suite):
+    result = run(suite, "--platform", "linux/mips")
+    result.stderr.fnmatch_lines(["*--platform: unsupported platform 'linux/mips'*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_an_unknown_image_is_a_usage_error_naming_the_known_ones(suite):
+    result = run(suite, "--images", "rust")
+    result.stderr.fnmatch_lines(["*no image named 'rust'*known: base*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_no_engine_skips_locally_naming_the_setup_command(no_engine):
+    result = run(no_engine, "-rs", "--platform", "linux/amd64")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*no container engine answers*run ./setup*"])
+
+
+def test_no_engine_fails_in_ci(no_engine, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    result = run(no_engine, "--platform", "linux/amd64")
+    result.assert_outcomes(errors=1)  # the engine fixture fails, so the test errors in setup
+    result.stdout.fnmatch_lines(["*no container engine answers*strict mode*"])
+
+
+def test_no_engine_fails_with_pytest_strict(no_engine):
+    result = run(no_engine, "--strict", "--platform", "linux/amd64")
+    result.assert_outcomes(errors=1)
+
+
+def test_an_unrunnable_platform_skips_locally_and_fails_strict(suite, monkeypatch):
+    """A platform without a binfmt handler skips with the handler's name; strict turns that into a failure."""
+    import reactor_harness.plugin as plugin
+
+    monkeypatch.setattr(plugin, "why_unrunnable", lambda platform, native: f"{platform} needs qemu-aarch64")
+    # The engine fixture is not reached: the platform check comes first.
+    result = run(suite, "-rs", "--platform", "linux/arm64")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*linux/arm64 needs qemu-aarch64*"])
+    strict = run(suite, "--strict", "--platform", "linux/arm64")
+    strict.assert_outcomes(errors=1)
