@@ -8,7 +8,13 @@ import pytest
 
 from reactor_harness.containers import run_labels, wait_until
 from reactor_harness.engine import assert_succeeded
-from reactor_harness.pins import VersionProbe, debian_pins_in_final_image, debian_version_matches, unchecked_pins, unknown_probes
+from reactor_harness.pins import (
+    VersionProbe,
+    debian_pins_in_final_image,
+    debian_version_matches,
+    unchecked_pins,
+    unknown_probes,
+)
 from reactor_harness.platforms import ELF_MACHINE, elf_machine
 
 pytestmark = pytest.mark.image("base")
@@ -54,7 +60,9 @@ def test_tool_version_matches_its_pin(container, built_image, pin_name):
     pinned = built_image.dockerfile.pin(pin_name).value
     result = container.sh(probe.command)
     assert_succeeded(result, f"{built_image}: {probe.command}")
-    assert probe.extract(result.stdout) == pinned, f"{built_image}: {pin_name} is pinned to {pinned}\n{result.describe()}"
+    assert probe.extract(result.stdout) == pinned, (
+        f"{built_image}: {pin_name} is pinned to {pinned}\n{result.describe()}"
+    )
 
 
 def test_claude_has_passwordless_sudo(container, built_image):
@@ -88,7 +96,9 @@ def test_npm_global_install_works_without_sudo(container, built_image):
 
 def test_non_interactive_shell_sees_the_toolchains(container, built_image):
     """A plain `sh -c` (no login, no .bashrc) finds node, npm, npx, git, docker and the npm global bin."""
-    result = container.sh('for tool in node npm npx git docker jq rg; do command -v "$tool" || exit 1; done; echo "$PATH"')
+    result = container.sh(
+        'for tool in node npm npx git docker jq rg; do command -v "$tool" || exit 1; done; echo "$PATH"'
+    )
     assert_succeeded(result, f"{built_image}: tools on PATH in sh -c")
     assert "/home/claude/.npm-global/bin" in result.stdout.splitlines()[-1]
 

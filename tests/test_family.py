@@ -54,7 +54,8 @@ def test_oci_labels_name_this_image(image_config, built_image):
 def test_entrypoint_stays_alive_without_a_tty(container, engine):
     """With no command and no TTY the container keeps running, so `docker exec` sessions work."""
     state = engine.container_state(container.id)
-    assert state is not None and state["Running"], f"{container} is not running: {state}"
+    assert state is not None, f"{container} vanished"
+    assert state["Running"], f"{container} is not running: {state}"
 
 
 def test_entrypoint_execs_the_command(engine, built_image, harness_settings):
@@ -80,7 +81,8 @@ def test_entrypoint_stops_promptly_on_sigterm(engine, built_image, harness_setti
         elapsed = time.monotonic() - started
         assert_succeeded(stopped, f"{built_image}: docker stop")
         state = engine.container_state(container_id)
-        assert state is not None and state["ExitCode"] == 0, f"{built_image}: exit state {state}"
+        assert state is not None, f"{built_image}: container {container_id} vanished"
+        assert state["ExitCode"] == 0, f"{built_image}: exit state {state}"
         assert elapsed < 5, f"{built_image}: docker stop took {elapsed:.1f}s (SIGTERM ignored?)"
     finally:
         engine.remove_containers([container_id])

@@ -93,8 +93,11 @@ def host_mirrors(apt_dir: Path = Path("/etc/apt"), environment: dict[str, str] |
     """The Debian archive and security mirrors this host's apt uses (None where not found)."""
     env = os.environ if environment is None else environment
     archive, security = env.get(MIRROR_ENV), env.get(SECURITY_MIRROR_ENV)
-    files = [apt_dir / "sources.list", *sorted((apt_dir / "sources.list.d").glob("*.list")),
-             *sorted((apt_dir / "sources.list.d").glob("*.sources"))]
+    files = [
+        apt_dir / "sources.list",
+        *sorted((apt_dir / "sources.list.d").glob("*.list")),
+        *sorted((apt_dir / "sources.list.d").glob("*.sources")),
+    ]
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
@@ -168,7 +171,9 @@ class OsImages:
             context = Path(scratch)
             rootfs = context / "rootfs.tar"
             command = mmdebstrap_command(debian, platform, rootfs, host_mirrors())
-            self.log(f"bootstrapping debian:{debian.suite}{'-slim' if debian.slim else ''} for {platform} with mmdebstrap")
+            self.log(
+                f"bootstrapping debian:{debian.suite}{'-slim' if debian.slim else ''} for {platform} with mmdebstrap"
+            )
             completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
             if completed.returncode != 0:
                 tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-30:])

@@ -17,7 +17,7 @@ from reactor_harness.platforms import Platform
 
 LOCAL_REPOSITORY_PREFIX = "reactor-test"
 LOG_TAIL_LINES = 50
-BUILD_CA_SECRET = "build-ca"
+BUILD_CA_SECRET = "build-ca"  # noqa: S105 - the secret's id, not a secret
 _STEP_HEADER = re.compile(r"^#(?P<id>\d+) (?P<title>\[.+)$")
 _STEP_ERROR = re.compile(r"^#(?P<id>\d+) ERROR:? ?(?P<message>.*)$")
 

@@ -29,7 +29,9 @@ def wait_until(
         if ready:
             return state
         if time.monotonic() >= deadline:
-            raise WaitTimeout(f"{what} not ready after {timeout:.0f}s; last state seen: {state}{'; ' + hint if hint else ''}")
+            raise WaitTimeout(
+                f"{what} not ready after {timeout:.0f}s; last state seen: {state}{'; ' + hint if hint else ''}"
+            )
         time.sleep(interval)
 
 
@@ -59,7 +61,9 @@ class Container:
             self.id, argv, user=user, workdir=workdir, environment=env, input_bytes=input_bytes, timeout=timeout
         )
 
-    def sh(self, script: str, *, user: str | None = USER, workdir: str | None = None, timeout: float = 600.0) -> CommandResult:
+    def sh(
+        self, script: str, *, user: str | None = USER, workdir: str | None = None, timeout: float = 600.0
+    ) -> CommandResult:
         """Run a script with a non-interactive `sh -c`, as a tool or CI job would."""
         return self.exec(["sh", "-c", script], user=user, workdir=workdir, timeout=timeout)
 
@@ -158,7 +162,7 @@ class EngineBackend(BaseBackend):  # type: ignore[misc]
         return self.result(result.exit_status, self.encode(script), result.stdout, result.stderr)
 
 
-def testinfra_host(container: Container, user: str | None = USER) -> Host:
+def host_for(container: Container, user: str | None = USER) -> Host:
     """A testinfra Host on the container (commands run as `user`)."""
     backend = EngineBackend(container, user=user)
     host = Host(backend)

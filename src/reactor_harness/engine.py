@@ -72,7 +72,9 @@ def assert_failed(result: CommandResult, what: str = "") -> None:
     """Fail the test with the whole result unless the command exited non-zero."""
     __tracebackhide__ = True
     if result.succeeded:
-        raise AssertionError(f"{what + ': ' if what else ''}command was expected to fail but exited 0\n{result.describe()}")
+        raise AssertionError(
+            f"{what + ': ' if what else ''}command was expected to fail but exited 0\n{result.describe()}"
+        )
 
 
 @dataclass(frozen=True)
@@ -187,10 +189,16 @@ class Engine:
             except subprocess.TimeoutExpired as error:
                 raise EngineCommandError(
                     f"docker command timed out after {timeout}s: {' '.join(command)}",
-                    CommandResult(command, -1, _decode(error.stdout), _decode(error.stderr), time.monotonic() - started),
+                    CommandResult(
+                        command, -1, _decode(error.stdout), _decode(error.stderr), time.monotonic() - started
+                    ),
                 ) from error
             result = CommandResult(
-                command, completed.returncode, _decode(completed.stdout), _decode(completed.stderr), time.monotonic() - started
+                command,
+                completed.returncode,
+                _decode(completed.stdout),
+                _decode(completed.stderr),
+                time.monotonic() - started,
             )
         else:
             result = self._call_streaming(command, on_line, timeout, started)
@@ -371,9 +379,7 @@ class Engine:
             if not line.strip():
                 continue
             entry = json.loads(line)
-            labels = dict(
-                item.split("=", 1) for item in str(entry.get("Labels", "")).split(",") if "=" in item
-            )
+            labels = dict(item.split("=", 1) for item in str(entry.get("Labels", "")).split(",") if "=" in item)
             found.append({"id": str(entry["ID"]), **labels})
         return found
 

@@ -62,7 +62,9 @@ class Family:
         images: dict[str, Image] = {}
         for dockerfile_path in sorted(images_root.glob("*/Dockerfile")):
             name = dockerfile_path.parent.name
-            images[name] = Image(name=name, directory=dockerfile_path.parent, dockerfile=Dockerfile.parse(dockerfile_path))
+            images[name] = Image(
+                name=name, directory=dockerfile_path.parent, dockerfile=Dockerfile.parse(dockerfile_path)
+            )
         if not images:
             raise FamilyError(f"no image found: {images_root} has no */Dockerfile")
         family = cls(root=images_root, images=images)

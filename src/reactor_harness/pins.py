@@ -43,7 +43,11 @@ def pin_reference(name: str) -> re.Pattern[str]:
 def stages_using(dockerfile: Dockerfile, pin: Pin) -> set[int]:
     """The stages whose instructions refer to the pin (`${NAME}` or `$NAME`)."""
     reference = pin_reference(pin.name)
-    return {i.stage_index for i in dockerfile.instructions if i.stage_index >= 0 and i.keyword != "ARG" and reference.search(i.value)}
+    return {
+        i.stage_index
+        for i in dockerfile.instructions
+        if i.stage_index >= 0 and i.keyword != "ARG" and reference.search(i.value)
+    }
 
 
 def _runs_using(dockerfile: Dockerfile, pin: Pin) -> list[str]:

@@ -45,7 +45,9 @@ def native_platform(machine: str | None = None) -> Platform:
     machine = machine or _platform.machine()
     arch = _MACHINE_TO_ARCH.get(machine.lower())
     if arch is None:
-        raise PlatformError(f"this host's architecture {machine!r} is not one the family supports ({', '.join(SUPPORTED)})")
+        raise PlatformError(
+            f"this host's architecture {machine!r} is not one the family supports ({', '.join(SUPPORTED)})"
+        )
     return Platform("linux", arch)
 
 
@@ -89,5 +91,6 @@ def elf_machine(header: bytes) -> int:
     """The e_machine field of an ELF header (first 20 bytes at least)."""
     if len(header) < 20 or header[:4] != b"\x7fELF":
         raise PlatformError("not an ELF file (no \\x7fELF magic in the first bytes)")
-    byteorder = "little" if header[5] == 1 else "big"
-    return int.from_bytes(header[18:20], byteorder)
+    if header[5] == 1:
+        return int.from_bytes(header[18:20], "little")
+    return int.from_bytes(header[18:20], "big")

@@ -20,7 +20,14 @@ from testinfra.host import Host
 
 from reactor_harness.bootstrap import OsImages
 from reactor_harness.build import BuildOutcome, BuildSettings, FamilyBuilder
-from reactor_harness.containers import Container, reap_leftovers, remove_run_containers, run_labels, start_container, testinfra_host
+from reactor_harness.containers import (
+    Container,
+    host_for,
+    reap_leftovers,
+    remove_run_containers,
+    run_labels,
+    start_container,
+)
 from reactor_harness.dockerfile import Dockerfile
 from reactor_harness.engine import LABEL_RUN, Engine, find_client
 from reactor_harness.errors import EngineUnavailable, FamilyError, HarnessError, PlatformError
@@ -107,8 +114,12 @@ def _truthy(value: str | None) -> bool:
 
 
 def _ca_bundle(option: str | None) -> Path | None:
-    candidates = [option, os.environ.get("REACTOR_BUILD_CA_BUNDLE"), os.environ.get("SSL_CERT_FILE"),
-                  "/etc/ssl/certs/ca-certificates.crt"]
+    candidates = [
+        option,
+        os.environ.get("REACTOR_BUILD_CA_BUNDLE"),
+        os.environ.get("SSL_CERT_FILE"),
+        "/etc/ssl/certs/ca-certificates.crt",
+    ]
     for candidate in candidates:
         if candidate is None or candidate == "":
             continue
@@ -140,7 +151,7 @@ def settings_from_config(config: pytest.Config, run_id: str) -> HarnessSettings:
         try:
             family = Family.discover(images_dir)
             for name in selected:
-                family[name]  # an unknown name is a FamilyError naming the known ones  # noqa: B018
+                family[name]  # an unknown name is a FamilyError naming the known ones
         except FamilyError as error:
             raise pytest.UsageError(f"--images: {error}") from error
     strict = bool(config.getoption("strict", default=False)) or _truthy(os.environ.get("CI"))
@@ -212,7 +223,7 @@ def _targets_for(metafunc: pytest.Metafunc, settings: HarnessSettings) -> list[T
         if not marker.args:
             raise pytest.UsageError(f"{metafunc.definition.nodeid}: @pytest.mark.image needs an image name")
         for name in marker.args:
-            family[name]  # an unknown name is a FamilyError naming the known ones  # noqa: B018
+            family[name]  # an unknown name is a FamilyError naming the known ones
             if name not in names:
                 names.append(name)
     if settings.selected_images is not None:
@@ -229,6 +240,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     except FamilyError as error:
         raise pytest.UsageError(str(error)) from error
     metafunc.parametrize("target", targets, ids=str)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Engine-free checks (rules, docs, the harness's own tests) run first: they fail in seconds."""
+    items.sort(key=lambda item: "target" in getattr(item, "fixturenames", ()))
 
 
 def skip_or_fail(settings: HarnessSettings, reason: str) -> None:
@@ -287,8 +303,12 @@ def engine(harness_settings: HarnessSettings, run_once: RunOnce) -> Engine:
     except EngineUnavailable as error:
         skip_or_fail(harness_settings, str(error))
         raise  # unreachable: skip_or_fail raises
-    run_once.get("reap-leftovers", lambda: reap_leftovers(connected, harness_settings.run_id), list, list)
+    run_once.get("reap-leftovers", lambda: reap_leftovers(connected, harness_settings.run_id), _as_list, _as_list)
     return connected
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(item) for item in value]
 
 
 def _git_revision(root: Path) -> str:
@@ -339,7 +359,11 @@ def built_image(
         request.node.add_report_section("setup", "build log tail", outcome.log_tail)
         pytest.fail(outcome.failure_report(), pytrace=False)
     return BuiltImage(
-        name=target.image, platform=target.platform, tag=outcome.tag, outcome=outcome, dockerfile=family[target.image].dockerfile
+        name=target.image,
+        platform=target.platform,
+        tag=outcome.tag,
+        outcome=outcome,
+        dockerfile=family[target.image].dockerfile,
     )
 
 
@@ -375,13 +399,13 @@ def image_archive(built_image: BuiltImage, engine: Engine, run_once: RunOnce) ->
 @pytest.fixture
 def host(container: Container) -> Host:
     """A testinfra Host on the image's container, running commands as claude."""
-    return testinfra_host(container)
+    return host_for(container)
 
 
 @pytest.fixture
 def root_host(container: Container) -> Host:
     """A testinfra Host on the image's container, running commands as root."""
-    return testinfra_host(container, user="root")
+    return host_for(container, user="root")
 
 
 def _controller_pid() -> int:
@@ -410,4 +434,3 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if removed and reporter is not None:
         reporter.ensure_newline()
         reporter.write_line(f"reactor: removed {len(removed)} test container(s) of run {settings.run_id}")
-

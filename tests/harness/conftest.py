@@ -1,5 +1,1 @@
 """The harness's own tests: no engine needed (fakes stand in for docker)."""
-
-from __future__ import annotations
-
-pytest_plugins = ["pytester"]

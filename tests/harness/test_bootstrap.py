@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.bootstrap import SLIM_DPKG_OPTIONS, DebianReference, Mirrors, OsImages, host_mirrors, mmdebstrap_command
+from reactor_harness.bootstrap import (
+    SLIM_DPKG_OPTIONS,
+    DebianReference,
+    Mirrors,
+    OsImages,
+    host_mirrors,
+    mmdebstrap_command,
+)
 from reactor_harness.engine import CommandResult
 from reactor_harness.errors import BootstrapError
 from reactor_harness.platforms import Platform
@@ -51,7 +58,10 @@ def test_one_line_sources_and_environment_overrides(tmp_path):
 
 def test_slim_command_excludes_docs_and_names_all_suites():
     command = mmdebstrap_command(
-        DebianReference("trixie", True), ARM64, Path("/tmp/rootfs.tar"), Mirrors("http://m/debian", "http://m/debian-security")
+        DebianReference("trixie", True),
+        ARM64,
+        Path("/tmp/rootfs.tar"),
+        Mirrors("http://m/debian", "http://m/debian-security"),
     )
     assert command[:4] == ["mmdebstrap", "--variant=minbase", "--architectures=arm64", "--format=tar"]
     assert all(f"--dpkgopt={option}" in command for option in SLIM_DPKG_OPTIONS)
@@ -92,5 +102,7 @@ def test_a_present_image_of_the_right_architecture_is_reused(tmp_path):
 
 def test_a_non_debian_image_that_cannot_be_pulled_says_what_to_do(tmp_path):
     engine = FakeEngine({"ubuntu:24.04": {"Architecture": "amd64", "Os": "linux"}})  # wrong architecture
-    with pytest.raises(BootstrapError, match=r"cannot be pulled \(Error response from daemon: no such host\).*docker load"):
+    with pytest.raises(
+        BootstrapError, match=r"cannot be pulled \(Error response from daemon: no such host\).*docker load"
+    ):
         OsImages(engine, tmp_path).ensure("ubuntu:24.04", ARM64)

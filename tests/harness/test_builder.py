@@ -71,7 +71,12 @@ def family(tmp_path) -> Family:
 def make_builder(family, tmp_path, engine, lines=None) -> FamilyBuilder:
     settings = BuildSettings(log_dir=tmp_path / "logs", ca_bundle=Path("/ca.pem"), metadata_args={"VCS_REF": "abc123"})
     return FamilyBuilder(
-        family, engine, FakeOsImages(), RunOnce(tmp_path / "once"), settings, AMD64,
+        family,
+        engine,
+        FakeOsImages(),
+        RunOnce(tmp_path / "once"),
+        settings,
+        AMD64,
         progress=(lines.append if lines is not None else lambda _l: None),
     )
 
@@ -82,10 +87,15 @@ def test_child_builds_from_this_runs_parent_and_native_tools_stage(family, tmp_p
     outcome = make_builder(family, tmp_path, engine).build("go", ARM64)
     assert outcome.succeeded
     assert [request.tag for request in engine.builds] == [
-        local_tag("base", AMD64), local_tag("base", ARM64), local_tag("go", ARM64)
+        local_tag("base", AMD64),
+        local_tag("base", ARM64),
+        local_tag("go", ARM64),
     ]
     go_request = engine.builds[-1]
-    assert go_request.build_args == {"BUILD_BASE": "reactor-test/base:linux-amd64", "BASE_IMAGE": "reactor-test/base:linux-arm64"}
+    assert go_request.build_args == {
+        "BUILD_BASE": "reactor-test/base:linux-amd64",
+        "BASE_IMAGE": "reactor-test/base:linux-arm64",
+    }
     assert go_request.platform == "linux/arm64"
     assert go_request.secrets == {"build-ca": Path("/ca.pem")}
 
@@ -114,7 +124,8 @@ def test_a_failed_parent_blocks_its_children_only(family, tmp_path):
     builder = make_builder(family, tmp_path, engine)
     base = builder.build("base", AMD64)
     python = builder.build("python", AMD64)
-    assert not base.succeeded and not python.succeeded
+    assert not base.succeeded
+    assert not python.succeeded
     assert python.blocked_by == "base for linux/amd64"
     assert [request.tag for request in engine.builds] == [local_tag("base", AMD64)]
     report = base.failure_report()
@@ -138,12 +149,13 @@ def test_progress_shows_step_lines(family, tmp_path):
 
 
 def test_failing_step_of_a_frontend_error():
-    log = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\nerror: failed to solve: dockerfile parse error line 3: unknown instruction: RUNN\n"
+    log = (
+        "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n"
+        "error: failed to solve: dockerfile parse error line 3: unknown instruction: RUNN\n"
+    )
     assert failing_step(log) == "error: failed to solve: dockerfile parse error line 3: unknown instruction: RUNN"
 
 
 def test_failing_step_of_a_modern_buildx_log():
-    log = (
-        "#8 [2/3] RUN false\n#8 ERROR: process \"/bin/sh -c false\" did not complete successfully: exit code: 1\n"
-    )
+    log = '#8 [2/3] RUN false\n#8 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1\n'
     assert failing_step(log) == "[2/3] RUN false"

@@ -15,8 +15,12 @@ def fake_docker(directory: Path, name: str, client_version: str, buildx: bool, s
     """A stand-in docker CLI: answers version probes and logs every other call's arguments."""
     path = directory / name
     log = directory / f"{name}.calls"
-    server_line = f'echo "{server}"' if server else 'echo "Cannot connect to the Docker daemon at unix:///x.sock" >&2; exit 1'
-    buildx_line = 'echo "buildx v0.17.1"' if buildx else "echo \"docker: 'buildx' is not a docker command.\" >&2; exit 1"
+    server_line = (
+        f'echo "{server}"' if server else 'echo "Cannot connect to the Docker daemon at unix:///x.sock" >&2; exit 1'
+    )
+    buildx_line = (
+        'echo "buildx v0.17.1"' if buildx else "echo \"docker: 'buildx' is not a docker command.\" >&2; exit 1"
+    )
     path.write_text(
         "#!/bin/sh\n"
         'case "$*" in\n'
@@ -74,7 +78,8 @@ def test_integrated_build_command(tmp_path):
         ),
         on_line=lines.append,
     )
-    assert result.succeeded and lines == ["ok"]
+    assert result.succeeded
+    assert lines == ["ok"]
     call = Path(docker + ".calls").read_text().strip()
     assert call == (
         "1 build --progress plain --platform linux/arm64 --network host -f images/base/Dockerfile "

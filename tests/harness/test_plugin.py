@@ -51,7 +51,10 @@ def run(pytester, *args):
 def test_ids_read_image_and_platform(suite):
     result = run(suite, "--collect-only", "-q", "--platform", "all")
     result.stdout.fnmatch_lines(
-        ["test_image.py::test_needs_the_image[[]base-linux/amd64[]]", "test_image.py::test_needs_the_image[[]base-linux/arm64[]]"]
+        [
+            "test_image.py::test_needs_the_image[[]base-linux/amd64[]]",
+            "test_image.py::test_needs_the_image[[]base-linux/arm64[]]",
+        ]
     )
 
 

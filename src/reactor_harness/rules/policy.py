@@ -14,6 +14,9 @@ NON_ROOT_UID = 1000
 LAYER_LIMITS: Mapping[str, int] = MappingProxyType(
     {
         "base": 4,
+        "go": 3,
+        "node": 2,
+        "python": 2,
     }
 )
 

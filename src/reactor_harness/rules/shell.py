@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shlex
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import PurePosixPath
 
 from reactor_harness.dockerfile import Instruction
@@ -13,24 +15,32 @@ from reactor_harness.dockerfile import Instruction
 _RUN_FLAG = re.compile(r"^--[a-z-]+=\S*")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+_WHOLE_REFERENCE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
+# Builtins whose `NAME=value` arguments assign shell variables.
+_DECLARING = frozenset({"export", "local", "declare", "readonly", "typeset"})
 # Tokens that end one simple command and start the next (shlex's punctuation tokens).
 _SEPARATORS = frozenset({"&&", "||", ";", ";;", "|", "&", "(", ")", "|&", "{", "}"})
 _REDIRECTIONS = frozenset({">", ">>", "<", ">&", "<&", "&>", "&>>", ">|", "<<", "<<<", "<>"})
 # Words in front of the program that do not change which program runs.
-_PREFIXES = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "time", "exec", "sudo", "env",
-                       "command", "nohup"})
+_PREFIXES = frozenset(
+    {"if", "then", "else", "elif", "do", "while", "until", "!", "time", "exec", "sudo", "env", "command", "nohup"}
+)
 
 
 @dataclass(frozen=True)
 class Command:
-    """One simple command of a RUN script: its program and arguments, quotes removed, `${VAR}` kept as text."""
+    """One simple command of a RUN script: its program and arguments, quotes removed, `${VAR}` kept as text.
+
+    A bare assignment (`zip="$(...)"`) is a command without words.
+    """
 
     words: tuple[str, ...]
+    assignments: tuple[tuple[str, str], ...] = ()  # `NAME=value` in front of it or declared by it
 
     @property
     def program(self) -> str:
-        """The program's base name (`/opt/venv/bin/pip` -> `pip`)."""
-        return PurePosixPath(self.words[0]).name
+        """The program's base name (`/opt/venv/bin/pip` -> `pip`); empty for a bare assignment."""
+        return PurePosixPath(self.words[0]).name if self.words else ""
 
     @property
     def arguments(self) -> tuple[str, ...]:
@@ -56,15 +66,32 @@ class RunScript:
             flags.append(match.group(0))
             value = value[match.end() :].lstrip()
         if value.startswith("["):
-            try:
+            # Not JSON after all: a shell script that starts with `[` (a test), kept as it is.
+            with contextlib.suppress(ValueError):
                 value = " ".join(shlex.quote(str(word)) for word in json.loads(value))
-            except ValueError:
-                pass  # not JSON after all: a shell script that starts with `[` (a test)
         return cls(instruction=instruction, flags=tuple(flags), script=value)
 
-    @property
+    @cached_property
     def commands(self) -> list[Command]:
-        return split_commands(self.script)
+        """Its simple commands (those in `$(...)` too); a program named by a variable is resolved when the
+        script assigns that variable exactly once (`go=/usr/lib/go-1.24/bin/go; "${go}" mod download`)."""
+        commands = split_commands(self.script)
+        values = variable_values(commands)
+        resolved: list[Command] = []
+        for command in commands:
+            program = _WHOLE_REFERENCE.match(command.words[0]) if command.words else None
+            candidates = values.get(program.group(1), []) if program else []
+            if len(candidates) == 1:
+                command = Command((candidates[0], *command.words[1:]), command.assignments)
+            resolved.append(command)
+        return resolved
+
+    def expand(self, word: str) -> list[str]:
+        """The values a word can take when it is exactly one variable the script sets (`for p in a b`,
+        `p=a`); otherwise the word itself."""
+        match = _WHOLE_REFERENCE.match(word)
+        values = variable_values(self.commands).get(match.group(1)) if match else None
+        return list(values) if values else [word]
 
     @property
     def references(self) -> set[str]:
@@ -104,11 +131,20 @@ def split_commands(script: str) -> list[Command]:
     tokens = _tokens(script)
     index = 0
 
+    nested: list[Command] = []
+
     def flush() -> None:
+        assignments: list[tuple[str, str]] = []
         while words and (_ASSIGNMENT.match(words[0]) or words[0] in _PREFIXES):
-            words.pop(0)
-        if words:
-            commands.append(Command(tuple(words)))
+            word = words.pop(0)
+            if _ASSIGNMENT.match(word):
+                assignments.append(_split_assignment(word))
+        if words and words[0] in _DECLARING:
+            assignments.extend(_split_assignment(word) for word in words[1:] if _ASSIGNMENT.match(word))
+        if words or assignments:
+            commands.append(Command(tuple(words), tuple(assignments)))
+        commands.extend(nested)
+        nested.clear()
         words.clear()
 
     while index < len(tokens):
@@ -121,9 +157,45 @@ def split_commands(script: str) -> list[Command]:
             index += 1  # the redirection's target is not an argument
         else:
             words.append(token)
+            for inner in command_substitutions(token):
+                nested.extend(split_commands(inner))
         index += 1
     flush()
     return commands
+
+
+def _split_assignment(word: str) -> tuple[str, str]:
+    name, _, value = word.partition("=")
+    return name, value
+
+
+def command_substitutions(word: str) -> list[str]:
+    """The scripts of the `$(...)` in a word (outermost ones; nested ones are found when those are split)."""
+    scripts: list[str] = []
+    start = word.find("$(")
+    while start >= 0:
+        depth, position = 0, start + 1
+        for position in range(start + 1, len(word)):
+            if word[position] == "(":
+                depth += 1
+            elif word[position] == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+        scripts.append(word[start + 2 : position])
+        start = word.find("$(", position)
+    return scripts
+
+
+def variable_values(commands: list[Command]) -> dict[str, list[str]]:
+    """What each shell variable of a script is set to: by `NAME=value` (each assignment) or `for NAME in ...`."""
+    values: dict[str, list[str]] = {}
+    for command in commands:
+        for name, value in command.assignments:
+            values.setdefault(name, []).append(value)
+        if len(command.words) >= 3 and command.words[0] == "for" and command.words[2] == "in":
+            values.setdefault(command.words[1], []).extend(command.words[3:])
+    return values
 
 
 def options_and_operands(

@@ -1,0 +1,4 @@
+ARG DEBIAN_IMAGE=debian:trixie-slim
+
+FROM ${DEBIAN_IMAGE}
+RUN mkdir -p /opt/tools

@@ -1,0 +1,5 @@
+ARG BASE_IMAGE=reactor/base:latest
+
+FROM ${BASE_IMAGE}
+USER root
+RUN mkdir -p /opt/tools

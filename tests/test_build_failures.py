@@ -1,0 +1,40 @@
+"""Bad input with a real engine: a broken Dockerfile fails its image's tests with the failing step and
+log tail, images built on it skip naming the failed parent, and unrelated images still build."""
+
+from __future__ import annotations
+
+import pytest
+
+IMAGES = {
+    "broken": "FROM scratch\nCOPY present.txt /\nCOPY missing.txt /\n",
+    "child": "ARG BASE_IMAGE=reactor/broken:latest\nFROM ${BASE_IMAGE}\nCOPY present.txt /child.txt\n",
+    "good": "FROM scratch\nCOPY present.txt /\n",
+}
+
+CHECKS = """
+import pytest
+
+@pytest.mark.image("broken", "child", "good")
+def test_image_is_built(built_image):
+    assert built_image.outcome.succeeded
+"""
+
+
+def test_a_broken_dockerfile_fails_only_what_depends_on_it(engine, pytester, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    for name, text in IMAGES.items():
+        folder = pytester.path / "images" / name
+        folder.mkdir(parents=True)
+        (folder / "Dockerfile").write_text(text)
+    (pytester.path / "images" / "present.txt").write_text("here\n")
+    pytester.makepyfile(test_checks=CHECKS)
+    result = pytester.runpytest_subprocess("-p", "no:pytest11.testinfra", "-rsE", "--images", "broken,child,good")
+    result.assert_outcomes(passed=1, skipped=1, errors=1)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*broken for linux/* failed to build*",
+            "*failing step: *COPY missing.txt /*",
+            "*last 50 log lines*",
+            "*SKIPPED*child-linux/*not built because its parent broken for linux/* failed to build*",
+        ]
+    )

@@ -1,0 +1,56 @@
+"""The Dockerfiles follow the maintenance guide: hadolint finds nothing, nor do the project's own rules.
+
+No engine: these read files only, and run first and fast.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reactor_harness import hadolint
+from reactor_harness.plugin import SETTINGS_KEY
+from reactor_harness.rules import check, family_contexts
+from reactor_harness.rules.policy import LAYER_LIMITS
+
+
+def pytest_generate_tests(metafunc):
+    """One test per image (not per platform: a Dockerfile reads the same on every platform)."""
+    if "image_name" in metafunc.fixturenames:
+        settings = metafunc.config.stash[SETTINGS_KEY]
+        names = sorted(path.parent.name for path in settings.images_dir.glob("*/Dockerfile"))
+        if settings.selected_images is not None:
+            names = [name for name in names if name in settings.selected_images]
+        metafunc.parametrize("image_name", names)
+
+
+@pytest.fixture(scope="session")
+def hadolint_config(harness_settings):
+    return harness_settings.root / hadolint.CONFIG_NAME
+
+
+def test_hadolint_finds_nothing(family, image_name, hadolint_config):
+    """hadolint, with the committed config, has no finding of any level on the image's Dockerfile."""
+    run = hadolint.run([family[image_name].dockerfile_path], hadolint_config)
+    if run.findings:
+        pytest.fail("\n".join(map(str, run.findings)), pytrace=False)
+
+
+def test_project_rules_find_nothing(family, image_name):
+    """The project's own rules (pins, downloads, apt hygiene, user, layers, comments) find nothing."""
+    findings = check(family_contexts(family)[image_name])
+    if findings:
+        pytest.fail("\n".join(map(str, findings)), pytrace=False)
+
+
+def test_every_ignored_hadolint_rule_says_why(hadolint_config):
+    """Each rule .hadolint.yaml ignores carries a comment saying why."""
+    ignored = hadolint.ignored_rules(hadolint_config.read_text(encoding="utf-8"), hadolint_config.name)
+    unexplained = [f"{hadolint_config.name}:{rule.line}: {rule.code}" for rule in ignored if rule.reason is None]
+    if unexplained:
+        pytest.fail("ignored without a reason (add a comment saying why):\n" + "\n".join(unexplained), pytrace=False)
+
+
+def test_layer_limits_name_only_family_images(family):
+    """LAYER_LIMITS declares limits for images that exist (a stale entry guards nothing)."""
+    stale = sorted(set(LAYER_LIMITS) - set(family.images))
+    assert not stale, f"LAYER_LIMITS in reactor_harness/rules/policy.py names images that do not exist: {stale}"
