@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from reactor_harness.containers import run_labels
+from reactor_harness.containers import run_labels, wait_until
 from reactor_harness.engine import assert_succeeded
 
 pytestmark = pytest.mark.family
@@ -76,6 +76,13 @@ def test_entrypoint_stops_promptly_on_sigterm(engine, built_image, harness_setti
         built_image.tag, platform=str(built_image.platform), labels=run_labels(harness_settings.run_id)
     )
     try:
+        # Stop it once it is idle: a signal that arrives before tini and the entrypoint have set up their
+        # handlers (seconds, under emulation) is a start-up race, not the behaviour under test.
+        wait_until(
+            lambda: (engine.exec(container_id, ["pgrep", "-x", "sleep"]).succeeded, "entrypoint not idle yet"),
+            timeout=60,
+            what=f"{built_image}: the idle entrypoint",
+        )
         started = time.monotonic()
         stopped = engine.stop(container_id, timeout_seconds=10)
         elapsed = time.monotonic() - started

@@ -79,11 +79,18 @@ def why_unrunnable(target: Platform, native: Platform, binfmt_dir: Path = BINFMT
             "install qemu-user-static and binfmt-support (the setup script does) and mount binfmt_misc"
         )
     try:
-        first_line = handler.read_text(encoding="utf-8").splitlines()[0].strip()
-    except (OSError, IndexError) as error:
+        lines = handler.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
         return f"cannot read binfmt handler {handler}: {error}"
-    if first_line != "enabled":
-        return f"binfmt handler {handler} is registered but {first_line}: run update-binfmts --enable {handler_name}"
+    state = lines[0].strip() if lines else "empty"
+    if state != "enabled":
+        return f"binfmt handler {handler} is registered but {state}: run update-binfmts --enable {handler_name}"
+    flags = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("flags:")), "")
+    if "C" not in flags:
+        return (
+            f"binfmt handler {handler} lacks the C (credentials) flag (flags: {flags or 'none'}), so setuid programs "
+            "such as sudo fail under emulation: run ./setup, which re-registers it with C"
+        )
     return None
 
 

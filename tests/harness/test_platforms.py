@@ -62,7 +62,7 @@ def test_foreign_platform_with_disabled_handler(tmp_path):
 
 def test_foreign_platform_with_enabled_handler_runs(tmp_path):
     (tmp_path / "qemu-aarch64").write_text(
-        "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\n"
+        "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\n"
     )
     assert why_unrunnable(ARM64, AMD64, tmp_path) is None
 
@@ -72,3 +72,11 @@ def test_elf_machine_reads_the_header():
     assert elf_machine(header) == 0xB7
     with pytest.raises(PlatformError, match="not an ELF"):
         elf_machine(b"#!/bin/sh\n" + b"\x00" * 20)
+
+
+def test_a_handler_without_credentials_flag_cannot_run_sudo(tmp_path):
+    """Debian registers qemu without C: sudo then fails under emulation, so the platform is unrunnable."""
+    (tmp_path / "qemu-aarch64").write_text("enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\n")
+    reason = why_unrunnable(ARM64, AMD64, tmp_path) or ""
+    assert "lacks the C (credentials) flag (flags: PF)" in reason
+    assert "./setup" in reason
