@@ -34,6 +34,10 @@ from reactor_harness.errors import EngineUnavailable, FamilyError, HarnessError,
 from reactor_harness.family import Family
 from reactor_harness.once import RunOnce
 from reactor_harness.platforms import Platform, native_platform, parse_platforms, why_unrunnable
+from reactor_harness.report import write_summary
+
+# Areas with their own options, fixtures and report hooks, loaded with this plugin.
+pytest_plugins = ["reactor_harness.plugin_report", "reactor_harness.plugin_security"]
 
 SETTINGS_KEY = pytest.StashKey["HarnessSettings"]()
 RUN_ID_INPUT = "reactor_run_id"
@@ -53,6 +57,7 @@ class HarnessSettings:
     selected_images: tuple[str, ...] | None
     ca_bundle: Path | None
     run_id: str
+    owner_pid: int  # the process that owns the run's containers: the xdist controller, or this one
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,16 @@ def _ca_bundle(option: str | None) -> Path | None:
     return None
 
 
+def worker_id(config: pytest.Config) -> str | None:
+    """The xdist worker's id (gw0, ...), or None in the controller or without xdist.
+
+    Read from the config, not $PYTEST_XDIST_WORKER: a pytest run started inside a worker (pytester)
+    inherits that variable without being a worker.
+    """
+    worker_input = getattr(config, "workerinput", None)
+    return str(worker_input["workerid"]) if worker_input else None
+
+
 def settings_from_config(config: pytest.Config, run_id: str) -> HarnessSettings:
     """Validate the options into HarnessSettings; pytest.UsageError with the fix on bad input."""
     root = config.rootpath
@@ -165,6 +180,7 @@ def settings_from_config(config: pytest.Config, run_id: str) -> HarnessSettings:
         selected_images=selected,
         ca_bundle=_ca_bundle(config.getoption("reactor_ca_bundle")),
         run_id=run_id,
+        owner_pid=os.getppid() if worker_id(config) else os.getpid(),
     )
 
 
@@ -258,7 +274,7 @@ def skip_or_fail(settings: HarnessSettings, reason: str) -> None:
 def _progress_writer(config: pytest.Config) -> Callable[[str], None]:
     """Prints build progress past pytest's output capture, so a long build is not silent."""
     capture = config.pluginmanager.getplugin("capturemanager")
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    worker = worker_id(config)
     prefix = f"[reactor {worker}] " if worker else "[reactor] "
 
     def emit(line: str) -> None:
@@ -288,10 +304,10 @@ def family(harness_settings: HarnessSettings) -> Family:
 
 
 @pytest.fixture(scope="session")
-def run_once(tmp_path_factory: pytest.TempPathFactory) -> RunOnce:
+def run_once(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> RunOnce:
     """The once-per-run guard shared by all xdist workers. Override to share work across runs."""
     base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared = base.parent if worker_id(pytestconfig) else base
     return RunOnce(shared / "reactor-once")
 
 
@@ -352,7 +368,23 @@ def built_image(
     try:
         outcome = family_builder.build(target.image, target.platform)
     except HarnessError as error:
+        write_summary(
+            harness_settings.reports_dir, target.image, str(target.platform), "build", {"status": "failed", "error": str(error)}
+        )
         pytest.fail(f"{target}: {error}", pytrace=False)
+    write_summary(
+        harness_settings.reports_dir,
+        target.image,
+        str(target.platform),
+        "build",
+        {
+            "status": "passed" if outcome.succeeded else ("blocked" if outcome.blocked_by else "failed"),
+            "duration_seconds": outcome.duration_seconds,
+            "failed_step": outcome.failed_step,
+            "log_tail": outcome.log_tail,
+            "log_path": outcome.log_path,
+        },
+    )
     if not outcome.succeeded:
         if outcome.blocked_by:
             pytest.skip(f"{target}: not built because its parent {outcome.blocked_by} failed to build")
@@ -375,7 +407,7 @@ def container(
     container_id = run_once.get(
         f"container-{built_image.name}-{built_image.platform.slug}",
         lambda: start_container(
-            engine, built_image.tag, str(built_image.platform), run_labels(harness_settings.run_id, _controller_pid())
+            engine, built_image.tag, str(built_image.platform), run_labels(harness_settings.run_id, harness_settings.owner_pid)
         ),
         str,
         str,
@@ -408,14 +440,9 @@ def root_host(container: Container) -> Host:
     return host_for(container, user="root")
 
 
-def _controller_pid() -> int:
-    """The pid that owns the run's containers: the xdist controller, or this process without xdist."""
-    return os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
-
-
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The controller removes the containers the run started (workers leave them to it)."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if worker_id(session.config):
         return
     settings = session.config.stash.get(SETTINGS_KEY, None)
     if settings is None:

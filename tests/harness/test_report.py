@@ -1,0 +1,294 @@
+"""The run report: summaries merge into the image × platform matrix, which opens the HTML report and
+renders in a real browser; failures carry their evidence; the gate summary says what passed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from reactor_harness.report import (
+    CheckTally,
+    ReportError,
+    clear_summaries,
+    format_bytes,
+    gate_summary,
+    matrix_rows,
+    read_summaries,
+    render_matrix,
+    summary_path,
+    write_summary,
+)
+
+# -- the library ----------------------------------------------------------------------------------
+
+
+def test_summaries_merge_keys_from_several_writers(tmp_path):
+    """Two tests of one area each add keys to the same target's summary; neither loses the other's."""
+    write_summary(tmp_path, "base", "linux/amd64", "sizes", {"compressed_bytes": 1, "status": "passed"})
+    write_summary(tmp_path, "base", "linux/amd64", "sizes", {"layers": [], "status": "failed"})
+    summaries = read_summaries(tmp_path)
+    assert summaries == {("base", "linux/amd64"): {"sizes": {"compressed_bytes": 1, "layers": [], "status": "failed"}}}
+    assert summary_path(tmp_path, "base", "linux/amd64", "sizes").name == "base-linux-amd64.sizes.json"
+
+
+@pytest.mark.parametrize(
+    ("image", "platform", "area", "message"),
+    [
+        ("base", "linux/amd64", "speed", "unknown summary area 'speed'"),
+        ("base", "amd64", "build", "not of the form os/arch"),
+        ("reactor/base", "linux/amd64", "build", "must be a family image name"),
+    ],
+)
+def test_a_malformed_summary_is_refused_naming_the_fix(tmp_path, image, platform, area, message):
+    with pytest.raises(ReportError, match=message):
+        write_summary(tmp_path, image, platform, area, {})
+
+
+def test_a_summary_that_is_not_json_is_refused(tmp_path):
+    with pytest.raises(ReportError, match="not JSON-serialisable"):
+        write_summary(tmp_path, "base", "linux/amd64", "build", {"when": object()})
+
+
+def test_clearing_forgets_an_earlier_run(tmp_path):
+    write_summary(tmp_path, "base", "linux/amd64", "build", {"status": "passed"})
+    clear_summaries(tmp_path)
+    assert read_summaries(tmp_path) == {}
+
+
+def test_missing_areas_render_as_not_run_and_rows_follow_the_family_order():
+    tally = CheckTally()
+    tally.add("passed", "test_a")
+    rows = matrix_rows(
+        {("python", "linux/amd64"): {"build": {"status": "passed", "duration_seconds": 83.4}}},
+        {("base", "linux/amd64"): tally},
+        image_order=["base", "python"],
+    )
+    assert [(row.image, row.platform) for row in rows] == [("base", "linux/amd64"), ("python", "linux/amd64")]
+    html = render_matrix(rows, exit_status=0)
+    assert html.count("not run") == 4 + 4  # base: all areas but its checks; python: all but its build
+    assert "1m 23s" in html
+
+
+def test_the_gate_fails_when_any_target_is_not_clean():
+    clean, dirty = CheckTally(), CheckTally()
+    clean.add("passed", "test_a")
+    dirty.add("failed", "test_b")
+    rows = matrix_rows({}, {("base", "linux/amd64"): clean, ("base", "linux/arm64"): dirty})
+    summary = gate_summary(rows, exit_status=0, run_id="r1")
+    assert summary["passed"] is False
+    assert [target["ok"] for target in summary["targets"]] == [True, False]
+
+
+def test_sizes_print_in_decimal_units_as_docker_does():
+    assert [format_bytes(512), format_bytes(152_340_000), format_bytes(None)] == ["512 B", "152.3 MB", "—"]
+
+
+# -- a whole run, through the plugin --------------------------------------------------------------
+
+CONFTEST = """
+import pytest
+from reactor_harness.report import write_summary
+
+@pytest.fixture(autouse=True)
+def _build_summary(request, harness_settings):
+    # stands in for the family builder, which records each build's outcome the same way
+    target = request.node.callspec.params.get("target") if hasattr(request.node, "callspec") else None
+    if target is not None:
+        write_summary(harness_settings.reports_dir, target.image, str(target.platform), "build",
+                      {"status": "passed", "duration_seconds": 95.0 if target.platform.arch == "arm64" else 41.0})
+"""
+
+SIZES = """
+import pytest
+from reactor_harness.report import write_summary
+
+pytestmark = pytest.mark.family
+BUDGET = 200_000_000
+
+def test_image_fits_its_budget(target, harness_settings):
+    compressed = {"amd64": 151_200_000, "arm64": 233_900_000}[target.platform.arch]
+    write_summary(harness_settings.reports_dir, target.image, str(target.platform), "sizes", {
+        "status": "passed" if compressed < BUDGET else "failed",
+        "compressed_bytes": compressed, "uncompressed_bytes": compressed * 3, "budget_bytes": BUDGET,
+        "baseline_compressed_bytes": 150_000_000,
+        "layers": [{"size_bytes": 98_000_000, "created_by": "RUN apt-get install git docker-cli"}],
+    })
+    assert compressed < BUDGET, f"{target}: {compressed} bytes compressed, budget {BUDGET}"
+"""
+
+SECURITY = """
+import pytest
+from reactor_harness.report import write_summary
+
+pytestmark = pytest.mark.family
+
+def test_no_high_or_critical_findings(target, harness_settings):
+    write_summary(harness_settings.reports_dir, target.image, str(target.platform), "security", {
+        "status": "passed", "vulnerabilities": {"CRITICAL": 0, "HIGH": 0, "MEDIUM": 3, "LOW": 11},
+        "accepted": {"HIGH": 1}, "secrets": 0, "misconfigurations": 0, "findings": [],
+    })
+"""
+
+CONTRACT = """
+import pytest
+
+pytestmark = pytest.mark.family
+
+def test_runs_as_claude(target):
+    pass
+
+def test_tools_on_path(target):
+    pass
+
+@pytest.mark.parametrize("name", ["tiny-linux/amd64-lookalike"])
+def test_not_an_image_check(name):
+    pass  # its id looks like a target's, but it checks no image: the matrix must not count it
+"""
+
+
+@pytest.fixture
+def fake_suite(pytester, monkeypatch):
+    """A repository with one image, and checks that record summaries as the real areas do (no engine)."""
+    for name in ("CI", "REACTOR_PLATFORMS", "REACTOR_IMAGES"):
+        monkeypatch.delenv(name, raising=False)
+    image = pytester.path / "images" / "tiny"
+    image.mkdir(parents=True)
+    (image / "Dockerfile").write_text("FROM scratch\n")
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_sizes=SIZES, test_security=SECURITY, test_contract=CONTRACT)
+    # A summary left by an earlier run must not reach this run's matrix.
+    write_summary(pytester.path / "reports", "ghost", "linux/amd64", "build", {"status": "failed"})
+    return pytester
+
+
+def run_suite(pytester, *args):
+    return pytester.runpytest(
+        "-p", "no:pytest11.testinfra", "-p", "no:cacheprovider", "-p", "reactor_harness.plugin_report", *args
+    )
+
+
+@pytest.fixture
+def finished_run(fake_suite):
+    """The fake suite run under xdist for both platforms: arm64 is over its size budget."""
+    result = run_suite(fake_suite, "-n", "2", "--platform", "all")
+    result.assert_outcomes(passed=8, failed=1)
+    return fake_suite.path / "reports"
+
+
+class MatrixReader(HTMLParser):
+    """The rows of the report's matrix as a browser rendered them: (image, platform, [cell texts])."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, str, list[str]]] = []
+        self.result_rows = 0
+        self._in_matrix = False
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "table" and attributes.get("id") == "reactor-matrix":
+            self._in_matrix = True
+        elif tag == "tbody" and "results-table-row" in (attributes.get("class") or ""):
+            self.result_rows += 1
+        elif self._in_matrix and tag == "tr" and "data-image" in attributes:
+            self.rows.append((attributes["data-image"] or "", attributes["data-platform"] or "", []))
+        elif self._in_matrix and tag in {"td", "th"} and self.rows:
+            self._cell = []
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag):
+        if tag in {"td", "th"} and self._cell is not None:
+            self.rows[-1][2].append(" ".join(" ".join(self._cell).split()))
+            self._cell = None
+        elif tag == "table":
+            self._in_matrix = False
+
+
+def test_every_run_writes_the_report_the_junit_and_the_gate_summary(finished_run):
+    """A plain `pytest -n 2` leaves report.html (matrix first), junit.xml (targets as properties), summary.json."""
+    html = (finished_run / "report.html").read_text(encoding="utf-8")
+    assert html.index('id="reactor-matrix"') < html.index('id="results-table"'), "the matrix must open the report"
+    assert "ghost" not in html, "a summary of an earlier run leaked into this run's matrix"
+    junit = (finished_run / "junit.xml").read_text(encoding="utf-8")
+    assert '<property name="reactor_platform" value="linux/arm64"' in junit
+    gate = json.loads((finished_run / "summary.json").read_text(encoding="utf-8"))
+    assert gate["passed"] is False
+    assert gate["exit_status"] == 1
+    by_platform = {target["platform"]: target for target in gate["targets"]}
+    assert by_platform["linux/amd64"]["ok"] is True
+    assert by_platform["linux/arm64"]["checks"] == {"passed": 3, "failed": 1, "skipped": 0, "errors": 0}
+    assert "layers" not in by_platform["linux/arm64"]["sizes"], "bulky evidence belongs in the report, not the gate"
+
+
+def test_a_failure_carries_its_areas_evidence(finished_run):
+    """The size failure shows the layer breakdown in its details; passing tests carry none."""
+    html = (finished_run / "report.html").read_text(encoding="utf-8")
+    assert html.count("sizes evidence") == 1
+    assert "RUN apt-get install git docker-cli" in html
+
+
+def _chromium() -> str:
+    # Debian's chromium; GitHub's Ubuntu runners have Google Chrome, which takes the same flags.
+    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if found is None:
+        message = "no chromium on PATH: install Debian's chromium (./setup does)"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return found
+
+
+def _chromium_run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+    ]
+    return subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_matrix_renders_in_a_browser(finished_run, tmp_path, harness_settings):
+    """Headless Chromium shows one matrix row per image × platform with the right results (screenshot kept)."""
+    browser = _chromium()
+    page = (finished_run / "report.html").as_uri()
+    dom = _chromium_run(browser, tmp_path / "profile", "--dump-dom", page)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    reader = MatrixReader()
+    reader.feed(dom.stdout)
+    assert [(image, platform) for image, platform, _ in reader.rows] == [
+        ("tiny", "linux/amd64"),
+        ("tiny", "linux/arm64"),
+    ]
+    amd64, arm64 = (cells for _, _, cells in reader.rows)
+    assert amd64[2:] == [
+        "passed 41s",
+        "151.2 MB / 200.0 MB +1.2 MB (+0.8%) vs baseline uncompressed 453.6 MB",
+        "C 0 · H 0 · M 3 · L 11 accepted 1",
+        "secrets 0 misconfig 0",
+        "4 passed",
+    ]
+    assert arm64[2].startswith("passed 1m 35s")
+    assert arm64[3].startswith("233.9 MB / 200.0 MB")
+    assert arm64[6] == "3 passed · 1 failed test_sizes.py::test_image_fits_its_budget[tiny-linux/arm64]"
+    assert reader.result_rows >= 9, "pytest-html's own results table did not render (its script failed?)"
+
+    screenshot = harness_settings.reports_dir / "screenshots" / "report-matrix.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    shot = _chromium_run(browser, tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1400,900", page)
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert screenshot.stat().st_size > 10_000, "the screenshot is (nearly) empty"

@@ -1,0 +1,212 @@
+"""Releases against a real registry (Debian's docker-registry on loopback): a gated build is published as
+a multi-arch index with its gate result attached; `latest` moves only to such builds; rollback works."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from reactor_harness.build import local_tag
+from reactor_harness.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, assert_succeeded
+from reactor_harness.errors import HarnessError
+from reactor_harness.platforms import Platform
+from reactor_harness.plugin import skip_or_fail
+from reactor_harness.promote import (
+    GATE_ARTIFACT_TYPE,
+    ReleaseError,
+    UnverifiedBuild,
+    gate_records,
+    promote,
+    publish_index,
+)
+from reactor_harness.registry import DOCKER_REGISTRY_BINARY, INDEX_TYPES, Registry, Repository, local_registry
+from reactor_harness.release import run
+from reactor_harness.report import CheckTally, gate_summary, matrix_rows
+from reactor_harness.tags import tags_for
+
+SAMPLE = Path(__file__).parent / "samples" / "tiny"
+PLATFORMS = (Platform("linux", "amd64"), Platform("linux", "arm64"))
+COMMIT_A = "a" * 40
+COMMIT_B = "b" * 40
+COMMIT_C = "c" * 40
+
+
+@pytest.fixture(scope="module")
+def registry_host(tmp_path_factory, harness_settings):
+    """A docker-registry on 127.0.0.1 for this module, stopped at its end."""
+    if not Path(DOCKER_REGISTRY_BINARY).exists():
+        skip_or_fail(harness_settings, f"no {DOCKER_REGISTRY_BINARY}: apt-get install docker-registry (./setup does)")
+    with local_registry(tmp_path_factory.mktemp("registry")) as host:
+        yield host
+
+
+@pytest.fixture(scope="module")
+def prefix(registry_host):
+    return f"{registry_host}/reactor"
+
+
+def cli(*args):
+    out = io.StringIO()
+    status = run([*args, "--images-dir", str(SAMPLE)] if args[0] != "tags" else list(args), out=out)
+    return status, out.getvalue()
+
+
+def build_tiny(engine, harness_settings, mark):
+    """Build the tiny image for both platforms under its harness-local tags, marked so builds differ."""
+    for platform in PLATFORMS:
+        result = engine.build(
+            BuildRequest(
+                dockerfile=SAMPLE / "tiny" / "Dockerfile",
+                context=SAMPLE,
+                tag=local_tag("tiny", platform),
+                platform=str(platform),
+                build_args={"BUILD_MARK": mark},
+                labels={LABEL_HARNESS: "image", LABEL_RUN: harness_settings.run_id},
+            )
+        )
+        assert_succeeded(result, f"building the tiny sample for {platform}")
+
+
+def passing_summary(tmp_path, name):
+    """A gate summary in the run report's own format, saying tiny passed on both platforms."""
+    tallies = {}
+    for platform in PLATFORMS:
+        tallies[("tiny", str(platform))] = CheckTally(passed=3)
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(gate_summary(matrix_rows({}, tallies), exit_status=0, run_id=name)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def published(engine, harness_settings, prefix, registry_host, tmp_path_factory):
+    """Two gated builds (A, then B, each moving latest and main) and one build C pushed with no gate record.
+
+    The tiny image's local tags are engine-wide, so xdist workers take turns (a file lock) while they build,
+    publish and save; afterwards the tests read only the registry and the saved archive.
+    """
+    workdir = tmp_path_factory.mktemp("release")
+    digests = {"archive": str(workdir / "tested.tar")}
+    with FileLock(str(tmp_path_factory.getbasetemp().parent / "tiny-sample-tags.lock"), timeout=900):
+        try:
+            for mark, commit in (("one", COMMIT_A), ("two", COMMIT_B)):
+                build_tiny(engine, harness_settings, mark)
+                status, output = cli(
+                    "publish", "--repository-prefix", prefix, "--sha", commit, "--ref", "refs/heads/main",
+                    "--default-branch", "main", "--summary", str(passing_summary(workdir, mark)),
+                )  # fmt: skip
+                assert status == 0, output
+                digests[commit] = Registry(registry_host).resolve("reactor/tiny", tags_for(commit, "", "").build)
+            build_tiny(engine, harness_settings, "three")
+            unverified = publish_index(
+                engine,
+                Registry(registry_host),
+                Repository.parse(f"{prefix}/tiny"),
+                "tiny",
+                {platform: local_tag("tiny", platform) for platform in PLATFORMS},
+                tags_for(COMMIT_C, "refs/heads/main", "main"),
+                COMMIT_C,
+            )
+            digests[COMMIT_C] = unverified.digest
+            status, output = cli("save", "--output", digests["archive"], "--platform", "all")
+            assert status == 0, output
+        finally:
+            references = [local_tag("tiny", platform) for platform in PLATFORMS]
+            references += [
+                f"{prefix}/tiny:{tags_for(commit, '', '').build}-{platform.slug}"
+                for commit in (COMMIT_A, COMMIT_B, COMMIT_C)
+                for platform in PLATFORMS
+            ]
+            engine.call("rmi", *references, timeout=120)
+    return digests
+
+
+def test_a_published_build_is_a_multi_arch_index_with_its_gate_result(published, registry_host):
+    """The build tag names an index of both platforms, and the gate's record is attached to that digest."""
+    registry = Registry(registry_host)
+    index = registry.get_manifest("reactor/tiny", "sha-bbbbbbb")
+    assert index.media_type in INDEX_TYPES
+    platforms = sorted(f"{m['platform']['os']}/{m['platform']['architecture']}" for m in index.json()["manifests"])
+    assert platforms == ["linux/amd64", "linux/arm64"]
+    records = gate_records(registry, "reactor/tiny", index.digest)
+    assert [(record.passed, record.commit, record.subject) for record in records] == [(True, COMMIT_B, index.digest)]
+    assert {target["platform"] for target in records[0].summary["targets"]} == {"linux/amd64", "linux/arm64"}
+    assert registry.resolve("reactor/tiny", "main") == published[COMMIT_B]
+    assert GATE_ARTIFACT_TYPE in registry.get_manifest("reactor/tiny", "sha256-" + index.digest[7:]).raw.decode()
+
+
+def test_list_shows_the_good_builds_newest_first(published, prefix, registry_host):
+    """Only gated builds are listed; latest is marked on the newest (the unverified build C is not there)."""
+    status, output = cli("list", "--repository-prefix", prefix)
+    assert status == 0, output
+    lines = output.splitlines()
+    assert [line.split()[0] for line in lines] == ["sha-bbbbbbb", "sha-aaaaaaa"]
+    assert lines[0].endswith("<- latest")
+
+
+def test_rollback_points_latest_at_the_previous_good_build(published, prefix, registry_host):
+    """rollback moves latest from B back to A; promote moves it forward again; both by digest, byte for byte."""
+    registry = Registry(registry_host)
+    assert registry.resolve("reactor/tiny", "latest") == published[COMMIT_B]
+    status, output = cli("rollback", "--repository-prefix", prefix)
+    assert status == 0, output
+    assert registry.resolve("reactor/tiny", "latest") == published[COMMIT_A], output
+    assert f"moved from {published[COMMIT_B]} to {published[COMMIT_A]}" in output
+    status, output = cli("rollback", "--repository-prefix", prefix)
+    assert status == 1, "there is no good build before A"
+    status, output = cli("promote", "--repository-prefix", prefix, "--to", "sha-bbbbbbb")
+    assert status == 0, output
+    assert registry.resolve("reactor/tiny", "latest") == published[COMMIT_B]
+
+
+def test_an_unverified_digest_is_refused_and_latest_stays(published, prefix, registry_host, capsys):
+    """Build C never passed the gate: promoting it, by digest or build tag, fails and moves no tag."""
+    registry = Registry(registry_host)
+    before = registry.resolve("reactor/tiny", "latest")
+    with pytest.raises(UnverifiedBuild, match="no record that the gate passed"):
+        promote(registry, "reactor/tiny", published[COMMIT_C], "latest")
+    status, _ = cli("promote", "--repository-prefix", prefix, "--to", "sha-ccccccc")
+    assert status == 1
+    assert "refusing to promote" in capsys.readouterr().err
+    assert registry.resolve("reactor/tiny", "latest") == before
+
+
+def test_a_single_platform_manifest_is_not_promoted(published, registry_host):
+    """Channels name multi-arch indexes: one platform's manifest is refused even from a good build."""
+    registry = Registry(registry_host)
+    single = registry.resolve("reactor/tiny", "sha-aaaaaaa-linux-amd64")
+    assert single is not None
+    with pytest.raises(ReleaseError, match="single-platform"):
+        promote(registry, "reactor/tiny", single, "latest")
+
+
+def test_publish_refuses_a_failed_gate_before_pushing(published, prefix, registry_host, tmp_path, capsys):
+    """A summary of a failed run publishes nothing: no new build tag appears."""
+    failed = tmp_path / "failed.json"
+    tallies = {("tiny", str(platform)): CheckTally(passed=2, failed=1) for platform in PLATFORMS}
+    failed.write_text(json.dumps(gate_summary(matrix_rows({}, tallies), exit_status=1, run_id="failed")))
+    status, _ = cli(
+        "publish", "--repository-prefix", prefix, "--sha", "d" * 40, "--ref", "refs/heads/main",
+        "--default-branch", "main", "--summary", str(failed),
+    )  # fmt: skip
+    assert status == 1
+    assert "did not pass" in capsys.readouterr().err
+    assert "sha-ddddddd" not in Registry(registry_host).tags("reactor/tiny")
+
+
+def test_save_writes_the_images_the_gate_tested(published):
+    """`save` puts every family image × platform the run built into one tarball for the publish job."""
+    with tarfile.open(published["archive"]) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+    tags = sorted(tag for entry in manifest for tag in entry.get("RepoTags") or [])
+    assert tags == sorted(local_tag("tiny", platform) for platform in PLATFORMS)
+
+
+def test_an_unreachable_registry_is_a_harness_error_naming_it():
+    with pytest.raises(HarnessError, match=re.escape("is the registry at http://127.0.0.1:9 up")):
+        Registry("127.0.0.1:9", timeout=2).tags("reactor/tiny")

@@ -1,0 +1,155 @@
+"""The GitHub workflows: clean under actionlint and zizmor, pinned, least-privileged, and gating before
+they push (no engine needed)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reactor_harness.release import run as release_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTIONLINT_ENV = "REACTOR_ACTIONLINT"
+ACTIONLINT_BUILT_BY_SETUP = ROOT / ".cache" / "reactor" / "bin" / "actionlint"
+GATE_COMMAND = "pytest -n auto --platform all --strict --require-vuln-db"
+_USES = re.compile(r"^\s*(?:-\s*)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?P<comment>.*)$", re.MULTILINE)
+
+
+def _tool(name: str, *candidates: Path | str | None) -> str:
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return str(candidate)
+    message = f"no {name}: run ./setup (it installs the pinned {name})"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+    raise AssertionError("unreachable")
+
+
+def _load(path: Path) -> dict:
+    # PyYAML reads the key `on` as True (YAML 1.1); the workflows' trigger map is under it.
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _triggers(workflow: dict) -> dict:
+    return workflow.get("on", workflow.get(True)) or {}
+
+
+@pytest.fixture(scope="module")
+def images_workflow():
+    return _load(ROOT / ".github" / "workflows" / "images.yml")
+
+
+def test_the_workflows_exist():
+    assert {path.name for path in WORKFLOWS} >= {"images.yml", "release.yml", "rollback.yml"}
+
+
+def test_actionlint_finds_nothing():
+    actionlint = _tool(
+        "actionlint", os.environ.get(ACTIONLINT_ENV), shutil.which("actionlint"), ACTIONLINT_BUILT_BY_SETUP
+    )
+    result = subprocess.run(
+        [actionlint, *map(str, WORKFLOWS)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_finds_nothing_even_pedantic():
+    zizmor = _tool("zizmor", Path(sys.executable).parent / "zizmor", shutil.which("zizmor"))
+    # --offline: the audits that ask GitHub's API (impostor commits, known-vulnerable actions) cannot run here.
+    result = subprocess.run(
+        [zizmor, "--offline", "--persona", "pedantic", "--no-progress", *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_every_action_is_pinned_to_a_commit_with_its_version_noted(path):
+    uses = list(_USES.finditer(path.read_text(encoding="utf-8")))
+    loose = [
+        match.group(0).strip()
+        for match in uses
+        if not re.fullmatch(r"[0-9a-f]{40}", match.group("ref"))
+        or not re.search(r"#\s*v\d+\.\d+\.\d+", match.group("comment"))
+    ]
+    assert not loose, f"{path.name}: pin each action to a full commit SHA with a `# vX.Y.Z` comment: {loose}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_permissions_are_granted_per_job_only(path):
+    """The workflow grants nothing by default; each job names exactly what it needs."""
+    workflow = _load(path)
+    assert workflow.get("permissions") == {}, f"{path.name}: start from `permissions: {{}}`"
+    for name, job in workflow["jobs"].items():
+        assert "permissions" in job, f"{path.name}: job {name} must declare its permissions"
+        assert "write-all" not in str(job["permissions"])
+
+
+def test_pull_requests_run_the_gate_and_push_nothing(images_workflow):
+    """Only the publish job may push; it needs the gate and runs only for pushes to main."""
+    jobs = images_workflow["jobs"]
+    gate_steps = " ".join(str(step.get("run", "")) for step in jobs["gate"]["steps"])
+    assert GATE_COMMAND in gate_steps
+    writers = [name for name, job in jobs.items() if job["permissions"].get("packages") == "write"]
+    assert writers == ["publish"]
+    publish = jobs["publish"]
+    assert publish["needs"] == "gate"
+    assert "github.event_name == 'push'" in publish["if"]
+    assert "refs/heads/main" in publish["if"]
+    assert "pull_request" not in publish["if"]
+
+
+def test_the_images_pushed_are_the_ones_the_gate_tested(images_workflow):
+    """Publish loads the gate's saved images and pushes them with reactor-release: no rebuild, no YAML tags."""
+    gate_runs = " ".join(str(step.get("run", "")) for step in images_workflow["jobs"]["gate"]["steps"])
+    assert gate_runs.index(GATE_COMMAND) < gate_runs.index("reactor-release save")
+    publish_runs = " ".join(str(step.get("run", "")) for step in images_workflow["jobs"]["publish"]["steps"])
+    assert "docker load" in publish_runs
+    assert "reactor-release publish" in publish_runs
+    text = (ROOT / ".github" / "workflows" / "images.yml").read_text(encoding="utf-8")
+    for tag_logic in ("docker tag", "docker push", "docker build", "build-push-action", ":latest", "type=sha"):
+        assert tag_logic not in text, f"images.yml must leave {tag_logic!r} to reactor-release and the harness"
+
+
+def test_image_changes_trigger_the_gate(images_workflow):
+    wanted = {"images/**", "src/**", "tests/**", "pyproject.toml", ".github/workflows/images.yml"}
+    triggers = _triggers(images_workflow)
+    for event in ("pull_request", "push"):
+        assert set(triggers[event]["paths"]) == wanted, event
+
+
+def test_the_cli_commands_the_workflows_call_exist(capsys):
+    """Every `reactor-release <command>` in a workflow is one the CLI knows (a rename breaks this test, not CI)."""
+    called = {
+        match.group(1)
+        for path in WORKFLOWS
+        for match in re.finditer(r"reactor-release (\w+)", path.read_text(encoding="utf-8"))
+    }
+    assert called >= {"save", "tags", "publish", "list", "rollback"}
+    for command in sorted(called):
+        with pytest.raises(SystemExit) as exit_info:
+            release_cli([command, "--help"])
+        assert exit_info.value.code == 0, command
+    capsys.readouterr()
+
+
+def test_the_gate_options_exist():
+    """The gate command's options are real options of this suite (pytest would stop on an unknown one)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    for option in ("--platform", "--strict", "--require-vuln-db", "-n"):
+        assert re.search(rf"^\s+{re.escape(option)}[ =,]", result.stdout, re.MULTILINE), option
