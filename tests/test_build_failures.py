@@ -3,8 +3,6 @@ log tail, images built on it skip naming the failed parent, and unrelated images
 
 from __future__ import annotations
 
-import pytest
-
 IMAGES = {
     "broken": "FROM scratch\nCOPY present.txt /\nCOPY missing.txt /\n",
     "child": "ARG BASE_IMAGE=reactor/broken:latest\nFROM ${BASE_IMAGE}\nCOPY present.txt /child.txt\n",

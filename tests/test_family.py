@@ -73,7 +73,9 @@ def test_entrypoint_execs_the_command(engine, built_image, harness_settings):
 def test_entrypoint_stops_promptly_on_sigterm(engine, built_image, harness_settings):
     """`docker stop` ends an idle container at once with exit code 0, not after the 10 s kill timeout."""
     container_id = engine.run_detached(
-        built_image.tag, platform=str(built_image.platform), labels=run_labels(harness_settings.run_id, harness_settings.owner_pid)
+        built_image.tag,
+        platform=str(built_image.platform),
+        labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
     )
     try:
         # Stop it once it is idle: a signal that arrives before tini and the entrypoint have set up their

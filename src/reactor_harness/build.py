@@ -218,3 +218,15 @@ def request_summary(request: BuildRequest) -> list[str]:
     for key, value in sorted(request.build_args.items()):
         words += ["--build-arg", f"{key}={value}"]
     return [*words, str(request.context)]
+
+
+def save_image_archive(engine: Engine, once: RunOnce, image: str, platform: Platform, tag: str) -> Path:
+    """The image as a `docker save` tarball, written once per run and shared by every reader of it."""
+
+    def save() -> str:
+        destination = once.directory / "archives" / f"{image}-{platform.slug}.tar"
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        engine.save(tag, destination)
+        return str(destination)
+
+    return Path(once.get(f"archive-{image}-{platform.slug}", save, str, str))

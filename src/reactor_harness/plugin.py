@@ -19,7 +19,7 @@ import pytest
 from testinfra.host import Host
 
 from reactor_harness.bootstrap import OsImages
-from reactor_harness.build import BuildOutcome, BuildSettings, FamilyBuilder
+from reactor_harness.build import BuildOutcome, BuildSettings, FamilyBuilder, save_image_archive
 from reactor_harness.containers import (
     Container,
     host_for,
@@ -369,7 +369,11 @@ def built_image(
         outcome = family_builder.build(target.image, target.platform)
     except HarnessError as error:
         write_summary(
-            harness_settings.reports_dir, target.image, str(target.platform), "build", {"status": "failed", "error": str(error)}
+            harness_settings.reports_dir,
+            target.image,
+            str(target.platform),
+            "build",
+            {"status": "failed", "error": str(error)},
         )
         pytest.fail(f"{target}: {error}", pytrace=False)
     write_summary(
@@ -407,7 +411,10 @@ def container(
     container_id = run_once.get(
         f"container-{built_image.name}-{built_image.platform.slug}",
         lambda: start_container(
-            engine, built_image.tag, str(built_image.platform), run_labels(harness_settings.run_id, harness_settings.owner_pid)
+            engine,
+            built_image.tag,
+            str(built_image.platform),
+            run_labels(harness_settings.run_id, harness_settings.owner_pid),
         ),
         str,
         str,
@@ -418,14 +425,7 @@ def container(
 @pytest.fixture
 def image_archive(built_image: BuiltImage, engine: Engine, run_once: RunOnce) -> Path:
     """The image as a `docker save` tarball, written once per run (size analysis and scanners read it)."""
-
-    def save() -> str:
-        destination = run_once.directory / "archives" / f"{built_image.name}-{built_image.platform.slug}.tar"
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        engine.save(built_image.tag, destination)
-        return str(destination)
-
-    return Path(run_once.get(f"archive-{built_image.name}-{built_image.platform.slug}", save, str, str))
+    return save_image_archive(engine, run_once, built_image.name, built_image.platform, built_image.tag)
 
 
 @pytest.fixture

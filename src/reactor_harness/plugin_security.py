@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.build import FamilyBuilder
+from reactor_harness.build import FamilyBuilder, save_image_archive
 from reactor_harness.engine import Engine
 from reactor_harness.errors import HarnessError
 from reactor_harness.family import Family
@@ -329,18 +329,6 @@ class FamilyScans:
     covers_everything: bool  # every family image on every supported platform was scanned
 
 
-def save_archive(engine: Engine, run_once: RunOnce, image: str, platform: Platform, tag: str) -> Path:
-    """The image as a `docker save` tarball, once per run (the same key and file as plugin's image_archive)."""
-
-    def save() -> str:
-        destination = run_once.directory / "archives" / f"{image}-{platform.slug}.tar"
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        engine.save(tag, destination)
-        return str(destination)
-
-    return Path(run_once.get(f"archive-{image}-{platform.slug}", save, str, str))
-
-
 @pytest.fixture(scope="session")
 def family_security_scans(
     harness_settings: HarnessSettings,
@@ -366,7 +354,7 @@ def family_security_scans(
                 if not outcome.succeeded:
                     missing.append(f"{name} ({platform}): did not build")
                     continue
-                archive = partial(save_archive, engine, run_once, name, platform, outcome.tag)
+                archive = partial(save_image_archive, engine, run_once, name, platform, outcome.tag)
                 record = security_scanner.scan(name, platform, archive)
                 reports.append(_read_scan(record).report)
             except HarnessError as error:

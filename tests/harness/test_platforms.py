@@ -76,7 +76,9 @@ def test_elf_machine_reads_the_header():
 
 def test_a_handler_without_credentials_flag_cannot_run_sudo(tmp_path):
     """Debian registers qemu without C: sudo then fails under emulation, so the platform is unrunnable."""
-    (tmp_path / "qemu-aarch64").write_text("enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\n")
+    (tmp_path / "qemu-aarch64").write_text(
+        "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\n"
+    )
     reason = why_unrunnable(ARM64, AMD64, tmp_path) or ""
     assert "lacks the C (credentials) flag (flags: PF)" in reason
     assert "./setup" in reason
