@@ -37,7 +37,7 @@ from reactor_harness.platforms import Platform, native_platform, parse_platforms
 from reactor_harness.report import write_summary
 
 # Areas with their own options, fixtures and report hooks, loaded with this plugin.
-pytest_plugins = ["reactor_harness.plugin_report", "reactor_harness.plugin_security"]
+pytest_plugins = ["reactor_harness.plugin_report", "reactor_harness.plugin_security", "reactor_harness.plugin_sizes"]
 
 SETTINGS_KEY = pytest.StashKey["HarnessSettings"]()
 RUN_ID_INPUT = "reactor_run_id"
