@@ -7,6 +7,7 @@ path-excludes, apt caches removed), imported per platform under its own local ta
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from reactor_harness.engine import LABEL_HARNESS, BuildRequest, Engine
 from reactor_harness.errors import BootstrapError
+from reactor_harness.once import RunOnce
 from reactor_harness.platforms import Platform
 
 BOOTSTRAP_REPOSITORY = "reactor-bootstrap/debian"
@@ -40,6 +42,19 @@ SLIM_DPKG_OPTIONS = (
     "path-exclude=/usr/share/linda/*",
 )
 SLIM_APT_OPTIONS = ('Acquire::Languages "none"',)
+# What the official images' apt configuration does for every container (debuerreotype's docker-clean and
+# friends): downloaded .debs and the binary package caches are deleted after each apt run, so a RUN that
+# installs packages does not keep them in its layer; suggested packages are not kept by autoremove.
+CONTAINER_APT_OPTIONS = (
+    'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb '
+    '/var/cache/apt/*.bin || true"; }',
+    'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb '
+    '/var/cache/apt/*.bin || true"; }',
+    'Dir::Cache::pkgcache ""',
+    'Dir::Cache::srcpkgcache ""',
+    'APT::AutoRemove::SuggestsImportant "false"',
+)
+RECIPE_LABEL = "org.reactor.bootstrap.recipe"
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,7 @@ def host_mirrors(apt_dir: Path = Path("/etc/apt"), environment: dict[str, str] |
 def mmdebstrap_command(reference: DebianReference, platform: Platform, output: Path, mirrors: Mirrors) -> list[str]:
     """The mmdebstrap command that writes a (slim) minbase rootfs tarball for the platform."""
     command = ["mmdebstrap", "--variant=minbase", f"--architectures={platform.arch}", "--format=tar"]
+    command += [f"--aptopt={option}" for option in CONTAINER_APT_OPTIONS]
     if reference.slim:
         command += [f"--dpkgopt={option}" for option in SLIM_DPKG_OPTIONS]
         command += [f"--aptopt={option}" for option in SLIM_APT_OPTIONS]
@@ -126,23 +142,46 @@ def mmdebstrap_command(reference: DebianReference, platform: Platform, output: P
     return command
 
 
+def recipe_digest(command: list[str]) -> str:
+    """A short digest of how a rootfs is made (the command less its output path), to tell stale bootstraps."""
+    stable = [word for word in command if not word.endswith(".tar")]
+    return hashlib.sha256("\0".join(stable).encode("utf-8")).hexdigest()[:16]
+
+
 class OsImages:
     """Provides a local, per-platform tag for each external OS image a Dockerfile builds FROM."""
 
-    def __init__(self, engine: Engine, work_dir: Path, log: Callable[[str], None] = lambda _line: None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        work_dir: Path,
+        log: Callable[[str], None] = lambda _line: None,
+        once: RunOnce | None = None,
+    ) -> None:
         self.engine = engine
         self.work_dir = work_dir
         self.log = log
+        self.once = once  # with it, each reference × platform is resolved once per run across workers
 
-    def _has_image(self, reference: str, platform: Platform) -> bool:
+    def _has_image(self, reference: str, platform: Platform, recipe: str | None = None) -> bool:
         details = self.engine.inspect_image(reference)
-        return details is not None and details.get("Architecture") == platform.arch and details.get("Os") == platform.os
+        if details is None or details.get("Architecture") != platform.arch or details.get("Os") != platform.os:
+            return False
+        if recipe is None:
+            return True
+        labels = (details.get("Config") or {}).get("Labels") or {}
+        return bool(labels.get(RECIPE_LABEL) == recipe)
 
     def ensure(self, reference: str, platform: Platform) -> str:
-        """A local tag of `reference` for `platform`: found, pulled or bootstrapped."""
+        """A local tag of `reference` for `platform`: found, pulled or bootstrapped (once per run)."""
+        if self.once is None:
+            return self._ensure(reference, platform)
+        return self.once.get(f"os-{reference}-{platform.slug}", lambda: self._ensure(reference, platform), str, str)
+
+    def _ensure(self, reference: str, platform: Platform) -> str:
         debian = DebianReference.parse(reference)
         local = debian.local_tag(platform) if debian else f"{reference.replace(':', '-')}-{platform.arch}"
-        if self._has_image(local, platform):
+        if self._has_image(local, platform, self._recipe(debian, platform) if debian else None):
             return local
         if self._has_image(reference, platform):
             self.engine.tag(reference, local)
@@ -160,6 +199,9 @@ class OsImages:
             )
         self.bootstrap(debian, platform, local)
         return local
+
+    def _recipe(self, debian: DebianReference, platform: Platform) -> str:
+        return recipe_digest(mmdebstrap_command(debian, platform, Path("rootfs.tar"), host_mirrors()))
 
     def bootstrap(self, debian: DebianReference, platform: Platform, tag: str) -> None:
         if shutil.which("mmdebstrap") is None:
@@ -190,7 +232,11 @@ class OsImages:
                     context=context,
                     tag=tag,
                     platform=str(platform),
-                    labels={LABEL_HARNESS: "bootstrap", "org.reactor.bootstrap.suite": debian.suite},
+                    labels={
+                        LABEL_HARNESS: "bootstrap",
+                        "org.reactor.bootstrap.suite": debian.suite,
+                        RECIPE_LABEL: recipe_digest(command),
+                    },
                     network="none",
                 )
             )

@@ -349,7 +349,7 @@ def family_builder(
         run_labels={LABEL_RUN: harness_settings.run_id},
         metadata_args={"VCS_REF": _git_revision(harness_settings.root)},
     )
-    os_images = OsImages(engine, harness_settings.reports_dir / "bootstrap", log=progress)
+    os_images = OsImages(engine, harness_settings.reports_dir / "bootstrap", log=progress, once=run_once)
     return FamilyBuilder(family, engine, os_images, run_once, settings, harness_settings.native, progress)
 
 

@@ -106,3 +106,24 @@ def test_a_non_debian_image_that_cannot_be_pulled_says_what_to_do(tmp_path):
         BootstrapError, match=r"cannot be pulled \(Error response from daemon: no such host\).*docker load"
     ):
         OsImages(engine, tmp_path).ensure("ubuntu:24.04", ARM64)
+
+
+def test_a_stale_bootstrap_is_made_again_and_each_platform_once_per_run(tmp_path, monkeypatch):
+    """A local bootstrap made by another recipe is rebuilt; concurrent askers share one bootstrap."""
+    from reactor_harness.once import RunOnce
+
+    engine = FakeEngine(
+        {
+            "reactor-bootstrap/debian:trixie-slim-arm64": {
+                "Architecture": "arm64",
+                "Os": "linux",
+                "Config": {"Labels": {"org.reactor.bootstrap.recipe": "an-older-recipe"}},
+            }
+        }
+    )
+    made: list[str] = []
+    images = OsImages(engine, tmp_path, once=RunOnce(tmp_path / "once"))
+    monkeypatch.setattr(images, "bootstrap", lambda debian, platform, tag: made.append(tag))
+    assert images.ensure("debian:trixie-slim", ARM64) == "reactor-bootstrap/debian:trixie-slim-arm64"
+    assert images.ensure("debian:trixie-slim", ARM64) == "reactor-bootstrap/debian:trixie-slim-arm64"
+    assert made == ["reactor-bootstrap/debian:trixie-slim-arm64"]
