@@ -295,18 +295,8 @@ class Engine:
         command: Sequence[str] = (),
     ) -> str:
         """Start a container in the background; its id."""
-        args = ["run", "-d", "--platform", platform, "--network", network]
-        for key, value in sorted(labels.items()):
-            args += ["--label", f"{key}={value}"]
-        for key, value in sorted((environment or {}).items()):
-            args += ["-e", f"{key}={value}"]
-        for volume in volumes:
-            args += ["-v", volume]
-        if user:
-            args += ["--user", user]
-        args.append(image)
-        args += list(command)
-        result = self.call(*args, timeout=300, check=True)
+        options = _run_options(platform, labels, network, environment, volumes, user)
+        result = self.call("run", "-d", *options, image, *command, timeout=300, check=True)
         return result.stdout.strip().splitlines()[-1]
 
     def run_once(
@@ -322,15 +312,8 @@ class Engine:
         timeout: float = 300.0,
     ) -> CommandResult:
         """Run a command in a fresh container and remove it; the command's result."""
-        args = ["run", "--rm", "--platform", platform, "--network", network]
-        for key, value in sorted(labels.items()):
-            args += ["--label", f"{key}={value}"]
-        for key, value in sorted((environment or {}).items()):
-            args += ["-e", f"{key}={value}"]
-        for volume in volumes:
-            args += ["-v", volume]
-        args.append(image)
-        return self.call(*args, *command, timeout=timeout)
+        options = _run_options(platform, labels, network, environment, volumes, None)
+        return self.call("run", "--rm", *options, image, *command, timeout=timeout)
 
     def exec(
         self,
@@ -390,6 +373,27 @@ class Engine:
 
     def prune_dangling_images(self, label: str) -> CommandResult:
         return self.call("image", "prune", "-f", "--filter", f"label={label}", timeout=600)
+
+
+def _run_options(
+    platform: str,
+    labels: Mapping[str, str],
+    network: str,
+    environment: Mapping[str, str] | None,
+    volumes: Sequence[str],
+    user: str | None,
+) -> list[str]:
+    """The `docker run` options shared by detached and one-shot containers."""
+    options = ["--platform", platform, "--network", network]
+    for key, value in sorted(labels.items()):
+        options += ["--label", f"{key}={value}"]
+    for key, value in sorted((environment or {}).items()):
+        options += ["-e", f"{key}={value}"]
+    for volume in volumes:
+        options += ["-v", volume]
+    if user:
+        options += ["--user", user]
+    return options
 
 
 def _decode(data: bytes | str | None) -> str:
