@@ -93,7 +93,7 @@ class BuildSettings:
 
     log_dir: Path
     ca_bundle: Path | None = None
-    run_labels: Mapping[str, str] = field(default_factory=dict)
+    image_labels: Mapping[str, str] = field(default_factory=dict)  # extra labels on built images
     metadata_args: Mapping[str, str] = field(default_factory=dict)  # e.g. VCS_REF, passed if declared
 
 
@@ -163,7 +163,9 @@ class FamilyBuilder:
             tag=tag,
             platform=str(platform),
             build_args=build_args,
-            labels={LABEL_HARNESS: "image", **self.settings.run_labels},
+            # No run label on images: every container started from one would inherit it, and the reaper
+            # would take a user's own container for a leftover of this run.
+            labels={LABEL_HARNESS: "image", **self.settings.image_labels},
             secrets=secrets,
         )
         self.settings.log_dir.mkdir(parents=True, exist_ok=True)

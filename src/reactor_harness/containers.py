@@ -133,7 +133,7 @@ def reap_leftovers(engine: Engine, current_run: str) -> list[str]:
     """Remove containers of earlier runs whose pytest process is gone; the ids removed."""
     stale = [
         entry["id"]
-        for entry in engine.containers_with_label(LABEL_RUN)
+        for entry in engine.containers_with_label(f"{LABEL_HARNESS}=container")
         if entry.get(LABEL_RUN) != current_run and not _process_alive(entry.get(LABEL_PID, ""))
     ]
     engine.remove_containers(stale)
@@ -141,7 +141,11 @@ def reap_leftovers(engine: Engine, current_run: str) -> list[str]:
 
 
 def remove_run_containers(engine: Engine, run_id: str) -> list[str]:
-    ids = [entry["id"] for entry in engine.containers_with_label(f"{LABEL_RUN}={run_id}")]
+    ids = [
+        entry["id"]
+        for entry in engine.containers_with_label(f"{LABEL_RUN}={run_id}")
+        if entry.get(LABEL_HARNESS) == "container"
+    ]
     engine.remove_containers(ids)
     return ids
 

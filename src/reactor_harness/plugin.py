@@ -29,7 +29,7 @@ from reactor_harness.containers import (
     start_container,
 )
 from reactor_harness.dockerfile import Dockerfile
-from reactor_harness.engine import LABEL_RUN, Engine, find_client
+from reactor_harness.engine import Engine, find_client
 from reactor_harness.errors import EngineUnavailable, FamilyError, HarnessError, PlatformError
 from reactor_harness.family import Family
 from reactor_harness.once import RunOnce
@@ -346,7 +346,6 @@ def family_builder(
     settings = BuildSettings(
         log_dir=harness_settings.reports_dir / "build-logs",
         ca_bundle=harness_settings.ca_bundle,
-        run_labels={LABEL_RUN: harness_settings.run_id},
         metadata_args={"VCS_REF": _git_revision(harness_settings.root)},
     )
     os_images = OsImages(engine, harness_settings.reports_dir / "bootstrap", log=progress, once=run_once)

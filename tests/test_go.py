@@ -1,0 +1,131 @@
+"""The go image: Go and its tools are the pinned versions, built for the image's platform, and real Go work
+(test, vet, lint, install, debug) runs offline as claude with GOPROXY=off."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pin_probes import GO as VERSION_PROBES
+from reactor_harness.engine import assert_succeeded
+from reactor_harness.platforms import ELF_MACHINE, elf_machine
+
+pytestmark = pytest.mark.image("go")
+
+SAMPLES = Path(__file__).parent / "samples" / "go"
+GOROOT = "/usr/local/go"
+TOOLS_BIN = "/usr/local/go-tools/bin"
+GOPATH = "/home/claude/go"
+# Test containers have no network; GOPROXY=off also makes any attempt to fetch a module fail at once.
+OFFLINE = {"GOPROXY": "off"}
+
+
+TOOLS = ["gopls", "dlv", "staticcheck", "golangci-lint", "goimports"]
+
+
+@pytest.fixture
+def samples(container) -> str:
+    """A fresh copy of the sample modules in the container, owned by claude; its path."""
+    destination = f"/tmp/go-samples-{uuid.uuid4().hex[:8]}"
+    container.copy_in(SAMPLES, destination)
+    return destination
+
+
+@pytest.mark.parametrize("pin_name", sorted(VERSION_PROBES))
+def test_tool_version_matches_its_pin(container, built_image, pin_name):
+    """Go and each tool run from a non-interactive `sh -c` as claude and are exactly the pinned version."""
+    probe = VERSION_PROBES[pin_name]
+    pinned = built_image.dockerfile.pin(pin_name).value
+    result = container.sh(probe.command)
+    assert_succeeded(result, f"{built_image}: {probe.command}")
+    assert probe.extract(result.stdout) == pinned, (
+        f"{built_image}: {pin_name} is pinned to {pinned}\n{result.describe()}"
+    )
+
+
+@pytest.mark.parametrize("binary", [f"{GOROOT}/bin/go", f"{GOROOT}/bin/gofmt", *[f"{TOOLS_BIN}/{t}" for t in TOOLS]])
+def test_binary_architecture_matches_the_platform(container, built_image, binary):
+    """The toolchain and the cross-compiled tools are built for the image's platform."""
+    machine = elf_machine(container.read_bytes(binary, 20))
+    expected = ELF_MACHINE[built_image.platform.arch]
+    assert machine == expected, f"{built_image}: {binary} has ELF machine {machine:#x}, expected {expected:#x}"
+
+
+def test_go_environment_is_claudes_and_local(container, built_image):
+    """GOROOT is the image's Go, GOPATH is claude's, and GOTOOLCHAIN=local (no toolchain downloads)."""
+    result = container.exec(["go", "env", "GOROOT", "GOPATH", "GOTOOLCHAIN", "GOMODCACHE"])
+    assert_succeeded(result, f"{built_image}: go env")
+    assert result.stdout.split() == [GOROOT, GOPATH, "local", f"{GOPATH}/pkg/mod"], result.describe()
+
+
+def test_module_tests_pass_offline(container, built_image, samples):
+    """go test, go vet and go build work on the clean module with no network and no proxy."""
+    module = f"{samples}/greeting"
+    for argv in (["go", "test", "./..."], ["go", "vet", "./..."], ["go", "build", "./..."]):
+        result = container.exec(argv, workdir=module, env=OFFLINE)
+        assert_succeeded(result, f"{built_image}: {' '.join(argv)}")
+    tested = container.exec(["go", "test", "-run", "TestGreet", "-v", "."], workdir=module, env=OFFLINE)
+    assert_succeeded(tested, f"{built_image}: go test -v")
+    assert "--- PASS: TestGreet" in tested.stdout, tested.describe()
+
+
+def test_go_install_puts_commands_on_claudes_path(container, built_image, samples):
+    """`go install` as claude lands in GOPATH/bin, which is on PATH for non-interactive shells."""
+    installed = container.exec(["go", "install", "./cmd/greet"], workdir=f"{samples}/greeting", env=OFFLINE)
+    assert_succeeded(installed, f"{built_image}: go install")
+    run = container.sh("command -v greet && greet")
+    assert_succeeded(run, f"{built_image}: run the installed command")
+    assert run.stdout.splitlines() == [f"{GOPATH}/bin/greet", "hello, reactor; hello, go"], run.describe()
+
+
+def test_staticcheck_finds_the_planted_issue_only(container, built_image, samples):
+    """staticcheck reports SA4006 in the planted module and nothing in the clean one."""
+    planted = container.exec(["staticcheck", "./..."], workdir=f"{samples}/planted", env=OFFLINE)
+    assert planted.exit_status == 1, f"{built_image}: expected staticcheck to report SA4006\n{planted.describe()}"
+    assert "SA4006" in planted.stdout, planted.describe()
+    clean = container.exec(["staticcheck", "./..."], workdir=f"{samples}/greeting", env=OFFLINE)
+    assert_succeeded(clean, f"{built_image}: staticcheck on the clean module")
+
+
+def test_golangci_lint_finds_the_planted_issue_only(container, built_image, samples):
+    """golangci-lint (standard linters, the module's config) flags the planted line and passes the clean module."""
+    planted = container.exec(["golangci-lint", "run", "./..."], workdir=f"{samples}/planted", env=OFFLINE)
+    assert planted.exit_status == 1, f"{built_image}: expected golangci-lint to report an issue\n{planted.describe()}"
+    assert "planted.go:7" in planted.stdout, planted.describe()
+    clean = container.exec(["golangci-lint", "run", "./..."], workdir=f"{samples}/greeting", env=OFFLINE)
+    assert_succeeded(clean, f"{built_image}: golangci-lint on the clean module")
+    assert "0 issues" in clean.stdout, clean.describe()
+
+
+@pytest.mark.parametrize("formatter", ["gofmt", "goimports"])
+def test_formatters_accept_the_samples(container, built_image, samples, formatter):
+    """gofmt and goimports list no file to reformat in the samples."""
+    result = container.exec([formatter, "-l", "."], workdir=samples)
+    assert_succeeded(result, f"{built_image}: {formatter} -l")
+    assert result.stdout.strip() == "", f"{built_image}: {formatter} would reformat files\n{result.describe()}"
+
+
+def test_gopls_checks_a_package_offline(container, built_image, samples):
+    """gopls loads the module and reports no diagnostics for the clean file."""
+    result = container.exec(["gopls", "check", "greeting.go"], workdir=f"{samples}/greeting", env=OFFLINE)
+    assert_succeeded(result, f"{built_image}: gopls check")
+    assert result.stdout.strip() == "", result.describe()
+
+
+def test_dlv_stops_at_a_breakpoint(container, built_image, samples, harness_settings):
+    """dlv builds the sample, stops at a breakpoint and prints a variable (a real debug session)."""
+    if built_image.platform != harness_settings.native:
+        pytest.skip(f"{built_image}: dlv needs ptrace, which qemu user-mode emulation does not provide")
+    script = f"{samples}/dlv-init"
+    write = container.sh(f"printf 'break greeting.Greet\\ncontinue\\nprint names\\nexit\\n' > {script}")
+    assert_succeeded(write, f"{built_image}: write the dlv script")
+    result = container.exec(
+        ["dlv", "debug", "./cmd/greet", "--allow-non-terminal-interactive=true", "--init", script],
+        workdir=f"{samples}/greeting",
+        env=OFFLINE,
+    )
+    assert_succeeded(result, f"{built_image}: dlv debug")
+    assert "Breakpoint 1" in result.stdout, result.describe()
+    assert '["reactor","go"]' in result.stdout, result.describe()

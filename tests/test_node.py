@@ -1,0 +1,162 @@
+"""The node image: npm ci installed exactly the locked tool tree, each tool reports its locked version, and
+real TypeScript work (compile, run, lint, format) runs offline as claude."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from reactor_harness.engine import assert_succeeded
+from reactor_harness.pins import VersionProbe
+from reactor_harness.versions_table import package_lock_rows
+
+pytestmark = pytest.mark.image("node")
+
+SAMPLE = Path(__file__).parent / "samples" / "node" / "hello"
+TOOLS_DIR = "/opt/node-tools"
+GREETING = "hello, reactor; hello, reactor"
+
+# The command-line tools of package.json, and how each shows its version.
+TOOL_PROBES = {
+    "typescript": VersionProbe("tsc --version", r"^Version (\S+)$"),
+    "eslint": VersionProbe("eslint --version", r"^v(\S+)$"),
+    "prettier": VersionProbe("prettier --version", r"^(\S+)$"),
+    "tsx": VersionProbe("tsx --version", r"^tsx v(\S+)$"),
+    "npm-check-updates": VersionProbe("ncu --version", r"^(\S+)$"),
+}
+# Libraries with no command: a project's CommonJS config loads them through NODE_PATH (the eslint test
+# below does), and the installed-tree check proves their versions.
+LIBRARIES = {"@eslint/js", "typescript-eslint", "globals"}
+
+# Lists every package under node_modules (nested ones too) with the version its package.json declares.
+_LIST_INSTALLED = """
+const fs = require("fs"), path = require("path");
+const found = {};
+function walk(dir, prefix) {
+  for (const name of fs.readdirSync(dir)) {
+    if (name.startsWith(".")) continue;
+    const full = path.join(dir, name);
+    if (name.startsWith("@")) { walk(full, prefix + name + "/"); continue; }
+    const key = prefix + name, manifest = path.join(full, "package.json");
+    if (fs.existsSync(manifest)) found[key] = JSON.parse(fs.readFileSync(manifest, "utf8")).version;
+    if (fs.existsSync(path.join(full, "node_modules"))) walk(path.join(full, "node_modules"), key + "/node_modules/");
+  }
+}
+walk(process.argv[1], "node_modules/");
+console.log(JSON.stringify(found));
+"""
+
+
+def _locked_tools(family) -> dict[str, str]:
+    """The versions package-lock.json gives the packages package.json names."""
+    return {row.tool: row.version for row in package_lock_rows("node", family["node"].directory)}
+
+
+def _lock(family) -> dict:
+    return json.loads((family["node"].directory / "package-lock.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def project(container) -> str:
+    """A fresh copy of the sample project in the container, owned by claude; its path."""
+    destination = f"/tmp/hello-{uuid.uuid4().hex[:8]}"
+    container.copy_in(SAMPLE, destination)
+    return destination
+
+
+def test_every_locked_tool_has_a_check(family):
+    """Each package package.json names has a version probe or is a library loaded by a test (no gap, no stale)."""
+    declared = set(_locked_tools(family))
+    checked = set(TOOL_PROBES) | LIBRARIES
+    assert declared - checked == set(), f"packages nothing checks (add a probe): {sorted(declared - checked)}"
+    assert checked - declared == set(), f"checks for packages package.json no longer has: {sorted(checked - declared)}"
+
+
+def test_lock_carries_an_integrity_hash_for_every_package(family):
+    """npm ci can verify every tarball: each locked package has a sha512 integrity, and versions are exact."""
+    packages = {key: entry for key, entry in _lock(family)["packages"].items() if key}
+    assert packages, "package-lock.json locks no package"
+    without = sorted(
+        key for key, entry in packages.items() if not str(entry.get("integrity", "")).startswith("sha512-")
+    )
+    assert not without, f"locked packages without a sha512 integrity: {without}"
+    manifest = json.loads((family["node"].directory / "package.json").read_text(encoding="utf-8"))
+    ranges = {name: spec for name, spec in manifest["dependencies"].items() if not spec[:1].isdigit()}
+    assert not ranges, f"package.json must name exact versions, not ranges: {ranges}"
+
+
+def test_installed_tree_is_exactly_the_lock(container, built_image, family):
+    """Every package under /opt/node-tools is locked at that version; every locked one is there unless optional."""
+    result = container.exec(["node", "-e", _LIST_INSTALLED, f"{TOOLS_DIR}/node_modules"])
+    assert_succeeded(result, f"{built_image}: list the installed tree")
+    installed: dict[str, str] = json.loads(result.stdout)
+    locked = {key: entry for key, entry in _lock(family)["packages"].items() if key}
+    unlocked = {key: version for key, version in installed.items() if locked.get(key, {}).get("version") != version}
+    assert not unlocked, f"{built_image}: installed but not locked at that version: {unlocked}"
+    missing = sorted(key for key, entry in locked.items() if key not in installed and not entry.get("optional"))
+    assert not missing, f"{built_image}: locked packages npm ci did not install: {missing}"
+    node_arch = {"amd64": "x64", "arm64": "arm64"}[built_image.platform.arch]
+    assert f"node_modules/@esbuild/linux-{node_arch}" in installed, (
+        f"{built_image}: esbuild's binary package for linux-{node_arch} is missing (tsx needs it)"
+    )
+
+
+@pytest.mark.parametrize("tool", sorted(TOOL_PROBES))
+def test_tool_reports_its_locked_version(container, built_image, family, tool):
+    """Each tool runs from a non-interactive `sh -c` as claude and reports the version the lock pins."""
+    probe = TOOL_PROBES[tool]
+    locked = _locked_tools(family)[tool]
+    result = container.sh(probe.command)
+    assert_succeeded(result, f"{built_image}: {probe.command}")
+    assert probe.extract(result.stdout) == locked, f"{built_image}: {tool} is locked at {locked}\n{result.describe()}"
+
+
+def test_tsc_compiles_the_sample_and_node_runs_it(container, built_image, project):
+    """tsc type-checks and compiles the sample with its tsconfig; node runs the output."""
+    compiled = container.exec(["tsc", "-p", "."], workdir=project)
+    assert_succeeded(compiled, f"{built_image}: tsc -p .")
+    run = container.exec(["node", "dist/greet.js"], workdir=project)
+    assert_succeeded(run, f"{built_image}: node dist/greet.js")
+    assert run.stdout.strip() == GREETING, run.describe()
+
+
+def test_tsx_runs_typescript_directly(container, built_image, project):
+    """tsx runs the .ts source without a build step (esbuild's native binary works on this platform)."""
+    result = container.exec(["tsx", "src/greet.ts"], workdir=project)
+    assert_succeeded(result, f"{built_image}: tsx src/greet.ts")
+    assert result.stdout.strip() == GREETING, result.describe()
+
+
+def test_eslint_finds_the_planted_problem_and_passes_clean_code(container, built_image, project):
+    """eslint, configured with @eslint/js and typescript-eslint from the image, flags the planted `any` only."""
+    planted = container.exec(["eslint", "lint/problem.ts"], workdir=project)
+    assert planted.exit_status == 1, (
+        f"{built_image}: expected eslint to report the planted problem\n{planted.describe()}"
+    )
+    assert "@typescript-eslint/no-explicit-any" in planted.stdout, planted.describe()
+    clean = container.exec(["eslint", "lint/clean.ts", "src"], workdir=project)
+    assert_succeeded(clean, f"{built_image}: eslint on clean files")
+
+
+def test_prettier_flags_the_unformatted_file_only(container, built_image, project):
+    """prettier --check fails on the unformatted file and passes formatted ones."""
+    unformatted = container.exec(["prettier", "--check", "format/unformatted.ts"], workdir=project)
+    assert unformatted.exit_status == 1, f"{built_image}: expected prettier --check to fail\n{unformatted.describe()}"
+    assert "format/unformatted.ts" in unformatted.stdout + unformatted.stderr, unformatted.describe()
+    formatted = container.exec(["prettier", "--check", "format/formatted.ts", "src", "lint"], workdir=project)
+    assert_succeeded(formatted, f"{built_image}: prettier --check on formatted files")
+
+
+def test_tools_dir_is_on_path_and_node_path(container, built_image):
+    """The tools' bin dir is on PATH and their modules on NODE_PATH, after the user's own npm prefix."""
+    result = container.sh('echo "$PATH"; echo "$NODE_PATH"')
+    assert_succeeded(result, f"{built_image}: read PATH and NODE_PATH")
+    path, node_path = result.stdout.splitlines()[:2]
+    entries = path.split(":")
+    tools_bin = f"{TOOLS_DIR}/node_modules/.bin"
+    assert tools_bin in entries, result.describe()
+    assert entries.index("/home/claude/.npm-global/bin") < entries.index(tools_bin), result.describe()
+    assert node_path == f"{TOOLS_DIR}/node_modules", result.describe()

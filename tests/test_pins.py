@@ -1,0 +1,40 @@
+"""Every pin of every image is checked: Debian packages through dpkg inside the image, tools through their
+version probe (tests/pin_probes.py), checksums by the build. Read from the Dockerfiles, never retyped."""
+
+from __future__ import annotations
+
+import pytest
+
+from pin_probes import VERSION_PROBES
+from reactor_harness.engine import assert_succeeded
+from reactor_harness.pins import debian_pins_in_final_image, debian_version_matches, unchecked_pins, unknown_probes
+
+
+def test_every_pin_has_a_check(family):
+    """A pin without a check fails the suite, and so does a probe whose pin no longer exists."""
+    gaps = [
+        f"{name}: {pin.name}={pin.value} ({pin.location})"
+        for name in family.build_order
+        for pin in unchecked_pins(family[name].dockerfile, VERSION_PROBES.get(name, {}))
+    ]
+    assert not gaps, "pins nothing checks (add a VersionProbe to tests/pin_probes.py):\n" + "\n".join(gaps)
+    stale = {name: unknown_probes(family[name].dockerfile, probes) for name, probes in VERSION_PROBES.items()}
+    assert not any(stale.values()), f"probes for pins the Dockerfiles no longer have: {stale}"
+    assert set(VERSION_PROBES) <= set(family.images), f"probes for images that do not exist: {sorted(VERSION_PROBES)}"
+
+
+@pytest.mark.family
+def test_debian_packages_match_their_pins(container, built_image):
+    """Every Debian package an image's Dockerfile pins is installed at its pinned upstream version."""
+    pins = debian_pins_in_final_image(built_image.dockerfile)
+    if not pins:
+        pytest.skip(f"{built_image.name} installs no Debian package of its own (its parent's are checked there)")
+    result = container.exec(["dpkg-query", "-W", "-f", "${Package}\t${Version}\n", *[p.dep_name or "" for p in pins]])
+    assert_succeeded(result, f"{built_image}: dpkg-query")
+    installed = dict(line.split("\t", 1) for line in result.stdout.splitlines() if "\t" in line)
+    mismatches = [
+        f"{pin.dep_name}: pinned {pin.value} ({pin.location}), installed {installed.get(pin.dep_name or '', 'nothing')}"
+        for pin in pins
+        if not debian_version_matches(installed.get(pin.dep_name or "", ""), pin.value)
+    ]
+    assert not mismatches, f"{built_image}:\n" + "\n".join(mismatches)

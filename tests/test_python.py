@@ -1,0 +1,206 @@
+"""The python image: the interpreter and every tool are the pinned versions, and real Python work runs
+offline as claude (tests, lint, type checks, project venvs)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from reactor_harness.engine import assert_failed, assert_succeeded
+from reactor_harness.pins import (
+    VersionProbe,
+)
+from reactor_harness.versions_table import requirements_rows
+
+pytestmark = pytest.mark.image("python")
+
+SAMPLE = Path(__file__).parent / "samples" / "python" / "calc"
+LOCK_NAME = "requirements.txt"
+TOOLS_PYTHON = "/opt/python-tools/venv/bin/python"
+
+# The command-line tools of the lock's top-level packages, and how each shows its version.
+TOOL_PROBES = {
+    "uv": VersionProbe("uv --version", r"^uv (\S+)"),
+    "ruff": VersionProbe("ruff --version", r"^ruff (\S+)"),
+    "mypy": VersionProbe("mypy --version", r"^mypy (\S+)"),
+    "pytest": VersionProbe("pytest --version", r"^pytest (\S+)"),
+    "ipython": VersionProbe("ipython --version", r"^(\S+)$"),
+    "pre-commit": VersionProbe("pre-commit --version", r"^pre-commit (\S+)"),
+}
+# Top-level packages with no command of their own: the venv check proves their version, and a test
+# below proves each one works.
+PLUGINS = {"pytest-cov"}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _top_level_pins(family) -> dict[str, str]:
+    """The lock's versions of the packages requirements.in names (the tools the image promises)."""
+    rows = requirements_rows("python", family["python"].directory)
+    return {_normalise(row.tool): row.version for row in rows}
+
+
+def _every_locked_pin(family, scratch: Path) -> dict[str, str]:
+    """Every distribution the lock pins (dependencies included), by normalised name."""
+    shutil.copy(family["python"].directory / LOCK_NAME, scratch / LOCK_NAME)  # alone: no .in to filter by
+    return {_normalise(row.tool): row.version for row in requirements_rows("python", scratch)}
+
+
+@pytest.fixture
+def project(container) -> str:
+    """A fresh copy of the sample project in the container, owned by claude; its path."""
+    destination = f"/tmp/calc-{uuid.uuid4().hex[:8]}"
+    container.copy_in(SAMPLE, destination)
+    return destination
+
+
+def test_every_locked_tool_has_a_check(family):
+    """Each package requirements.in names has a version probe or is a plugin checked by use (no gap, no stale)."""
+    top_level = set(_top_level_pins(family))
+    checked = set(TOOL_PROBES) | PLUGINS
+    assert top_level - checked == set(), f"locked tools nothing checks (add a probe): {sorted(top_level - checked)}"
+    assert checked - top_level == set(), f"checks for tools the lock no longer has: {sorted(checked - top_level)}"
+
+
+def test_lock_pins_every_requirement_with_a_hash(family):
+    """Every requirement in the lock is `name==version` with at least one sha256 (pip --require-hashes needs it)."""
+    lock = (family["python"].directory / LOCK_NAME).read_text(encoding="utf-8")
+    requirements: list[list[str]] = []  # one requirement with its continuation lines
+    for line in lock.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[0].isspace() and requirements:
+            requirements[-1].append(line)
+        else:
+            requirements.append([line])
+    assert requirements, f"{LOCK_NAME} holds no requirement"
+    unpinned = [lines[0] for lines in requirements if "==" not in lines[0]]
+    assert not unpinned, f"{LOCK_NAME}: requirements without an exact version: {unpinned}"
+    unhashed = [lines[0].split()[0] for lines in requirements if not any("--hash=sha256:" in x for x in lines)]
+    assert not unhashed, f"{LOCK_NAME}: requirements without a hash: {unhashed}"
+
+
+@pytest.mark.parametrize("command", ["python3", "python"])
+def test_interpreter_is_the_pinned_python(container, built_image, command):
+    """`python3` and `python` (python-is-python3) are Debian's Python at the pinned version."""
+    pinned = built_image.dockerfile.pin("PYTHON3_VERSION").value
+    result = container.sh(f"{command} --version")
+    assert_succeeded(result, f"{built_image}: {command} --version")
+    assert result.stdout.strip() == f"Python {pinned}", (
+        f"{built_image}: PYTHON3_VERSION is {pinned}\n{result.describe()}"
+    )
+
+
+def test_tools_venv_holds_exactly_the_lock(container, built_image, family, tmp_path):
+    """The tools venv has every top-level tool, and nothing but locked distributions at their locked versions."""
+    script = (
+        "import importlib.metadata as m, json\n"
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+    )
+    result = container.exec([TOOLS_PYTHON, "-c", script])
+    assert_succeeded(result, f"{built_image}: list the tools venv")
+    installed = {_normalise(name): version for name, version in json.loads(result.stdout).items()}
+    locked = _every_locked_pin(family, tmp_path)
+    unlocked = {name: version for name, version in installed.items() if locked.get(name) != version}
+    assert not unlocked, f"{built_image}: installed but not locked at that version (lock: {LOCK_NAME}): " + ", ".join(
+        f"{name}=={version} (lock: {locked.get(name, 'absent')})" for name, version in sorted(unlocked.items())
+    )
+    missing = sorted(set(_top_level_pins(family)) - set(installed))
+    assert not missing, f"{built_image}: locked tools missing from the venv: {missing}"
+
+
+@pytest.mark.parametrize("tool", sorted(TOOL_PROBES))
+def test_tool_reports_its_locked_version(container, built_image, family, tool):
+    """Each tool runs from a non-interactive `sh -c` as claude and reports the version the lock pins."""
+    probe = TOOL_PROBES[tool]
+    locked = _top_level_pins(family)[tool]
+    result = container.sh(probe.command)
+    assert_succeeded(result, f"{built_image}: {probe.command}")
+    assert probe.extract(result.stdout) == locked, f"{built_image}: {tool} is locked at {locked}\n{result.describe()}"
+
+
+def test_tools_stay_out_of_the_system_interpreter(container, built_image):
+    """The tools live in their own venv: the system python3 cannot import them, nor does it have pip."""
+    result = container.exec(["python3", "-c", "import mypy"])
+    assert_failed(result, f"{built_image}: the system python3 imports mypy")
+    assert "ModuleNotFoundError" in result.stderr, result.describe()
+    assert_failed(container.exec(["python3", "-m", "pip", "--version"]), f"{built_image}: system pip")
+
+
+def test_pytest_reports_the_sample_outcomes(container, built_image, project):
+    """pytest runs the sample's tests: the planted failure fails the run, the passing test passes."""
+    everything = container.exec(["pytest"], workdir=project)
+    assert everything.exit_status == 1, f"{built_image}: expected exit 1 (a test failed)\n{everything.describe()}"
+    assert "1 failed, 1 passed" in everything.stdout, everything.describe()
+    passing = container.exec(["pytest", "-k", "passes"], workdir=project)
+    assert_succeeded(passing, f"{built_image}: pytest on the passing test")
+    assert "1 passed, 1 deselected" in passing.stdout, passing.describe()
+
+
+def test_pytest_cov_measures_coverage(container, built_image, project):
+    """The pytest-cov plugin loads in the tools' pytest and reports coverage of the sample package."""
+    result = container.exec(["pytest", "-k", "passes", "--cov=calc", "--cov-report=term"], workdir=project)
+    assert_succeeded(result, f"{built_image}: pytest --cov")
+    assert re.search(r"^TOTAL\s", result.stdout, re.MULTILINE), result.describe()
+
+
+def test_ruff_finds_the_planted_error_and_passes_clean_code(container, built_image, project):
+    """ruff reports F401 in the planted file, and nothing in the clean files (lint and format)."""
+    planted = container.exec(["ruff", "check", "lint/ruff_error.py"], workdir=project)
+    assert planted.exit_status == 1, f"{built_image}: expected ruff to report the planted F401\n{planted.describe()}"
+    assert "F401" in planted.stdout, planted.describe()
+    clean = container.exec(["ruff", "check", "src", "tests", "lint/ruff_clean.py"], workdir=project)
+    assert_succeeded(clean, f"{built_image}: ruff check on clean files")
+    formatted = container.exec(["ruff", "format", "--check", "src", "tests", "lint"], workdir=project)
+    assert_succeeded(formatted, f"{built_image}: ruff format --check")
+
+
+def test_mypy_finds_the_planted_error_and_passes_clean_code(container, built_image, project):
+    """mypy --strict reports [arg-type] in the planted file and accepts the clean ones."""
+    planted = container.exec(["mypy", "lint/mypy_error.py"], workdir=project)
+    assert planted.exit_status == 1, f"{built_image}: expected mypy to report the planted error\n{planted.describe()}"
+    assert "[arg-type]" in planted.stdout, planted.describe()
+    clean = container.exec(["mypy", "src", "tests", "lint/mypy_clean.py"], workdir=project)
+    assert_succeeded(clean, f"{built_image}: mypy on clean files")
+    assert clean.stdout.startswith("Success"), clean.describe()
+
+
+def test_ipython_runs_code(container, built_image):
+    """ipython executes code non-interactively."""
+    result = container.exec(["ipython", "-c", "print(6 * 7)"])
+    assert_succeeded(result, f"{built_image}: ipython -c")
+    assert result.stdout.strip().splitlines()[-1] == "42", result.describe()
+
+
+def test_claude_pip_installs_into_a_project_venv(container, built_image, project):
+    """claude creates a venv with python3 -m venv and pip-installs the sample into it, offline."""
+    venv = f"{project}-venv"
+    assert_succeeded(container.exec(["python3", "-m", "venv", venv]), f"{built_image}: python3 -m venv")
+    install = container.exec(
+        [f"{venv}/bin/pip", "install", "--no-index", "--find-links", "/usr/share/python-wheels", project]
+    )
+    assert_succeeded(install, f"{built_image}: pip install into the venv (setuptools from python3-venv's wheels)")
+    use = container.exec([f"{venv}/bin/python", "-c", "import calc; print(calc.add(2, 3))"])
+    assert_succeeded(use, f"{built_image}: import the installed package")
+    assert use.stdout.strip() == "5", use.describe()
+
+
+def test_uv_installs_into_a_project_venv(container, built_image, project):
+    """uv creates a venv on the system Python and installs the sample into it, offline."""
+    venv = f"{project}-uv-venv"
+    assert_succeeded(container.exec(["uv", "venv", "--quiet", venv]), f"{built_image}: uv venv")
+    install = container.exec(
+        ["uv", "pip", "install", "--offline", "--find-links", "/usr/share/python-wheels", project],
+        env={"VIRTUAL_ENV": venv},
+    )
+    assert_succeeded(install, f"{built_image}: uv pip install")
+    use = container.exec([f"{venv}/bin/python", "-c", "import calc; print(calc.mean([1.0, 2.0]))"])
+    assert_succeeded(use, f"{built_image}: import the uv-installed package")
+    assert use.stdout.strip() == "1.5", use.describe()
