@@ -29,7 +29,7 @@ from reactor_harness.containers import (
     start_container,
 )
 from reactor_harness.dockerfile import Dockerfile
-from reactor_harness.engine import Engine, find_client
+from reactor_harness.engine import LABEL_HARNESS, Engine, find_client
 from reactor_harness.errors import EngineUnavailable, FamilyError, HarnessError, PlatformError
 from reactor_harness.family import Family
 from reactor_harness.once import RunOnce
@@ -440,7 +440,8 @@ def root_host(container: Container) -> Host:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The controller removes the containers the run started (workers leave them to it)."""
+    """The controller removes the containers the run started and the harness images its builds left
+    untagged (workers leave both to it). Tagged images stay, for a look after the run and warm rebuilds."""
     if worker_id(session.config):
         return
     settings = session.config.stash.get(SETTINGS_KEY, None)
@@ -453,6 +454,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return  # no client, so this run started no container
     try:
         removed = remove_run_containers(engine, settings.run_id)
+        engine.prune_dangling_images(LABEL_HARNESS)
     except (HarnessError, OSError) as error:
         if reporter is not None:
             reporter.write_line(f"reactor: could not remove the containers of run {settings.run_id}: {error}", red=True)
