@@ -95,3 +95,23 @@ def test_entrypoint_stops_promptly_on_sigterm(engine, built_image, harness_setti
         assert elapsed < 5, f"{built_image}: docker stop took {elapsed:.1f}s (SIGTERM ignored?)"
     finally:
         engine.remove_containers([container_id])
+
+
+def test_entrypoint_opens_a_login_shell_on_a_tty(engine, built_image, harness_settings):
+    """With a TTY and no command, the entrypoint becomes `bash -l` (tini's child), not the idle loop."""
+    container_id = engine.run_detached(
+        built_image.tag,
+        platform=str(built_image.platform),
+        labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
+        tty=True,
+    )
+    try:
+
+        def init_child() -> tuple[bool, str]:
+            result = engine.exec(container_id, ["ps", "-o", "args=", "--ppid", "1"])
+            return result.succeeded and result.stdout.strip() != "", result.stdout.strip() or result.describe()
+
+        child = wait_until(init_child, timeout=60, what=f"{built_image}: the entrypoint on a TTY")
+        assert child == "bash -l", f"{built_image}: tini's child on a TTY is {child!r}"
+    finally:
+        engine.remove_containers([container_id])

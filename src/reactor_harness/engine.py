@@ -293,10 +293,11 @@ class Engine:
         volumes: Sequence[str] = (),
         user: str | None = None,
         command: Sequence[str] = (),
+        tty: bool = False,
     ) -> str:
-        """Start a container in the background; its id."""
+        """Start a container in the background (with a pseudo-TTY if asked); its id."""
         options = _run_options(platform, labels, network, environment, volumes, user)
-        result = self.call("run", "-d", *options, image, *command, timeout=300, check=True)
+        result = self.call("run", "-d", *(["-t"] if tty else []), *options, image, *command, timeout=300, check=True)
         return result.stdout.strip().splitlines()[-1]
 
     def run_once(
