@@ -38,3 +38,21 @@ def test_debian_packages_match_their_pins(container, built_image):
         if not debian_version_matches(installed.get(pin.dep_name or "", ""), pin.value)
     ]
     assert not mismatches, f"{built_image}:\n" + "\n".join(mismatches)
+
+
+@pytest.mark.family
+def test_tools_report_their_pinned_versions(container, built_image):
+    """Each non-Debian pin's tool, run from a non-interactive `sh -c` as claude, is exactly the pinned version."""
+    probes = VERSION_PROBES.get(built_image.name, {})
+    if not probes:
+        pytest.skip(
+            f"{built_image.name} has no non-Debian Dockerfile pin (its lock file's tools are checked in its module)"
+        )
+    mismatches = []
+    for pin_name, probe in sorted(probes.items()):
+        pinned = built_image.dockerfile.pin(pin_name).value
+        result = container.sh(probe.command)
+        found = probe.extract(result.stdout) if result.succeeded else None
+        if found != pinned:
+            mismatches.append(f"{pin_name} is pinned to {pinned}, the image reports {found}\n{result.describe()}")
+    assert not mismatches, f"{built_image}:\n" + "\n\n".join(mismatches)
