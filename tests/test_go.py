@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -27,9 +26,7 @@ TOOLS = ["gopls", "dlv", "staticcheck", "golangci-lint", "goimports"]
 @pytest.fixture
 def samples(container) -> str:
     """A fresh copy of the sample modules in the container, owned by claude; its path."""
-    destination = f"/tmp/go-samples-{uuid.uuid4().hex[:8]}"
-    container.copy_in(SAMPLES, destination)
-    return destination
+    return container.copy_to_scratch(SAMPLES)
 
 
 @pytest.mark.parametrize("binary", [f"{GOROOT}/bin/go", f"{GOROOT}/bin/gofmt", *[f"{TOOLS_BIN}/{t}" for t in TOOLS]])

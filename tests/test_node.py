@@ -4,7 +4,6 @@ real TypeScript work (compile, run, lint, format) runs offline as claude."""
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 import pytest
@@ -62,9 +61,7 @@ def _lock(family) -> dict:
 @pytest.fixture
 def project(container) -> str:
     """A fresh copy of the sample project in the container, owned by claude; its path."""
-    destination = f"/tmp/hello-{uuid.uuid4().hex[:8]}"
-    container.copy_in(SAMPLE, destination)
-    return destination
+    return container.copy_to_scratch(SAMPLE)
 
 
 def test_every_locked_tool_has_a_check(family):

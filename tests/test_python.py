@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
@@ -56,9 +55,7 @@ def _every_locked_pin(family, scratch: Path) -> dict[str, str]:
 @pytest.fixture
 def project(container) -> str:
     """A fresh copy of the sample project in the container, owned by claude; its path."""
-    destination = f"/tmp/calc-{uuid.uuid4().hex[:8]}"
-    container.copy_in(SAMPLE, destination)
-    return destination
+    return container.copy_to_scratch(SAMPLE)
 
 
 def test_every_locked_tool_has_a_check(family):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,15 @@ class Container:
         chown = self.exec(["chown", "-R", f"{owner}:{owner}", destination], user="root")
         if not chown.succeeded:
             raise AssertionError(f"could not hand {destination} to {owner} in {self}\n{chown.describe()}")
+
+    def copy_to_scratch(self, source: Path, owner: str = USER) -> str:
+        """A fresh copy of a host folder under /tmp in the container (a unique name per call); its path.
+
+        Tests share one container per image, so each works on its own copy of a sample project.
+        """
+        destination = f"/tmp/{source.name}-{uuid.uuid4().hex[:8]}"  # noqa: S108 - inside the container
+        self.copy_in(source, destination, owner)
+        return destination
 
     def read_bytes(self, path: str, count: int) -> bytes:
         """The first `count` bytes of a file in the container (e.g. an ELF header)."""
