@@ -111,7 +111,9 @@ def test_entry_mode_finds_every_pinned_tool_at_its_version(container, built_imag
         lines = sections.get(f"@@tool {tool.name}", "").splitlines()
         found_path = lines[0] if lines else "@@missing"
         output = "\n".join(lines[1:])
-        if found_path != expected_path:
+        if found_path == "@@missing":
+            problems.append(f"{tool}: not found on PATH (in sh -c: {expected_path.replace('@@missing', 'neither')})")
+        elif found_path != expected_path:
             problems.append(
                 f"{tool}: resolves to {found_path.replace('@@missing', 'nothing')}, in sh -c to {expected_path}"
             )
