@@ -6,7 +6,7 @@ them); every other pin needs one here, or tests/test_pins.py fails naming it.
 
 from __future__ import annotations
 
-from reactor_harness.pins import VersionProbe
+from reactor_harness.family.pins import VersionProbe
 
 BASE = {
     "NODE_VERSION": VersionProbe("node --version", r"^v(\S+)$"),

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from reactor_harness import hadolint
-from reactor_harness.plugin import SETTINGS_KEY
-from reactor_harness.rules import check, family_contexts
-from reactor_harness.rules.policy import LAYER_LIMITS
+from reactor_harness.checks import hadolint
+from reactor_harness.checks.rules import check, family_contexts
+from reactor_harness.checks.rules.policy import LAYER_LIMITS
+from reactor_harness.plugin.entry import SETTINGS_KEY
 
 
 def pytest_generate_tests(metafunc):
@@ -53,4 +53,4 @@ def test_every_ignored_hadolint_rule_says_why(hadolint_config):
 def test_layer_limits_name_only_family_images(family):
     """LAYER_LIMITS declares limits for images that exist (a stale entry guards nothing)."""
     stale = sorted(set(LAYER_LIMITS) - set(family.images))
-    assert not stale, f"LAYER_LIMITS in reactor_harness/rules/policy.py names images that do not exist: {stale}"
+    assert not stale, f"LAYER_LIMITS in reactor_harness/checks/rules/policy.py names images that do not exist: {stale}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reactor_harness import versions_table
+from reactor_harness.family import versions_table
 
 
 def test_readme_version_tables_match_the_pins(family, harness_settings):

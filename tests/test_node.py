@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.engine import assert_succeeded
-from reactor_harness.pins import VersionProbe
-from reactor_harness.versions_table import package_lock_rows
+from reactor_harness.core.engine import assert_succeeded
+from reactor_harness.family.pins import VersionProbe
+from reactor_harness.family.versions_table import package_lock_rows
 
 pytestmark = pytest.mark.image("node")
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.engine import assert_failed, assert_succeeded
-from reactor_harness.pins import (
+from reactor_harness.core.engine import assert_failed, assert_succeeded
+from reactor_harness.family.pins import (
     VersionProbe,
 )
-from reactor_harness.versions_table import requirements_rows
+from reactor_harness.family.versions_table import requirements_rows
 
 pytestmark = pytest.mark.image("python")
 

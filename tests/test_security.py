@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.plugin_security import skip_unless_vulnerability_db
-from reactor_harness.security import (
+from reactor_harness.checks.security.gate import (
     Acceptance,
     IgnoreFile,
     acceptance_problems,
@@ -35,8 +34,9 @@ from reactor_harness.security import (
     used_acceptances,
     write_ignore_file,
 )
-from reactor_harness.trivy import WHEEL_DISTRIBUTION, ImageScan, Report, Trivy, pinned_version
-from reactor_harness.trivydb import Advisory, installed_sources, write_trivy_db
+from reactor_harness.checks.security.trivy import WHEEL_DISTRIBUTION, ImageScan, Report, Trivy, pinned_version
+from reactor_harness.plugin.security import skip_unless_vulnerability_db
+from trivydb import Advisory, installed_sources, write_trivy_db
 
 TODAY = dt.datetime.now(dt.UTC).date()
 

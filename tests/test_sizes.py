@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.dockerfile import Dockerfile
-from reactor_harness.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, assert_succeeded
-from reactor_harness.layers import read_saved_image
-from reactor_harness.sizes import (
+from reactor_harness.checks.sizes.layers import read_saved_image
+from reactor_harness.checks.sizes.measure import (
     MB,
     POLICY,
     BaselineError,
@@ -30,6 +28,8 @@ from reactor_harness.sizes import (
     megabytes,
     waste_violation,
 )
+from reactor_harness.core.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, assert_succeeded
+from reactor_harness.family.dockerfile import Dockerfile
 
 SAMPLES = Path(__file__).parent / "samples" / "sizes"
 

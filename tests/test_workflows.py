@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reactor_harness.release import run as release_cli
+from reactor_harness.release.commands import run as release_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))

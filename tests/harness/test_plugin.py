@@ -90,7 +90,7 @@ def test_no_engine_fails_with_pytest_strict(no_engine):
 
 def test_an_unrunnable_platform_skips_locally_and_fails_strict(suite, monkeypatch):
     """A platform without a binfmt handler skips with the handler's name; strict turns that into a failure."""
-    import reactor_harness.plugin as plugin
+    import reactor_harness.plugin.entry as plugin
 
     monkeypatch.setattr(plugin, "why_unrunnable", lambda platform, native: f"{platform} needs qemu-aarch64")
     # The engine fixture is not reached: the platform check comes first.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.report import (
+from reactor_harness.report.matrix import (
     CheckTally,
     ReportError,
     clear_summaries,
@@ -93,7 +93,7 @@ def test_sizes_print_in_decimal_units_as_docker_does():
 
 CONFTEST = """
 import pytest
-from reactor_harness.report import write_summary
+from reactor_harness.report.matrix import write_summary
 
 @pytest.fixture(autouse=True)
 def _build_summary(request, harness_settings):
@@ -106,7 +106,7 @@ def _build_summary(request, harness_settings):
 
 SIZES = """
 import pytest
-from reactor_harness.report import write_summary
+from reactor_harness.report.matrix import write_summary
 
 pytestmark = pytest.mark.family
 BUDGET = 200_000_000
@@ -124,7 +124,7 @@ def test_image_fits_its_budget(target, harness_settings):
 
 SECURITY = """
 import pytest
-from reactor_harness.report import write_summary
+from reactor_harness.report.matrix import write_summary
 
 pytestmark = pytest.mark.family
 
@@ -169,7 +169,7 @@ def fake_suite(pytester, monkeypatch):
 
 def run_suite(pytester, *args):
     return pytester.runpytest(
-        "-p", "no:pytest11.testinfra", "-p", "no:cacheprovider", "-p", "reactor_harness.plugin_report", *args
+        "-p", "no:pytest11.testinfra", "-p", "no:cacheprovider", "-p", "reactor_harness.plugin.report", *args
     )
 
 

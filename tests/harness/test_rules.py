@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.dockerfile import Dockerfile
-from reactor_harness.rules import RULES, Finding, RuleContext, check
-from reactor_harness.rules.comments import mentions
-from reactor_harness.rules.shell import RunScript, split_commands
+from reactor_harness.checks.rules import RULES, Finding, RuleContext, check
+from reactor_harness.checks.rules.comments import mentions
+from reactor_harness.checks.rules.shell import RunScript, split_commands
+from reactor_harness.family.dockerfile import Dockerfile
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "bad_dockerfiles"
 FAMILY = frozenset({"base", "python"})

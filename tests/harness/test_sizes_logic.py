@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness import sizes as sizes_module
-from reactor_harness.dockerfile import Dockerfile
-from reactor_harness.layers import (
+from reactor_harness.checks.sizes import measure as sizes_module
+from reactor_harness.checks.sizes.layers import (
     DIRECTORY,
     FILE,
     OPAQUE,
@@ -28,8 +27,7 @@ from reactor_harness.layers import (
     measure_layer,
     read_saved_image,
 )
-from reactor_harness.once import RunOnce
-from reactor_harness.sizes import (
+from reactor_harness.checks.sizes.measure import (
     MB,
     POLICY,
     UPDATE_OPTION,
@@ -50,6 +48,8 @@ from reactor_harness.sizes import (
     parent_reference,
     waste_violation,
 )
+from reactor_harness.core.once import RunOnce
+from reactor_harness.family.dockerfile import Dockerfile
 
 # -- synthetic archives ----------------------------------------------------------------------------
 
@@ -473,8 +473,8 @@ def test_the_size_table_shows_budget_and_baseline_in_mb():
 REPORTING_TEST = """
 import json
 import pytest
-from reactor_harness.plugin_sizes import SIZES_PROPERTY
-from reactor_harness.sizes import SizeRow
+from reactor_harness.plugin.sizes import SIZES_PROPERTY
+from reactor_harness.checks.sizes.measure import SizeRow
 
 @pytest.mark.parametrize(("image", "compressed"), [("base", 150_000_000), ("python", 400_000_000)])
 def test_measured(request, image, compressed):

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.family import Family
-from reactor_harness.platforms import Platform
-from reactor_harness.security import (
+from reactor_harness.checks.security.gate import (
     Acceptance,
     IgnoreFile,
     ParentLayers,
@@ -29,7 +27,9 @@ from reactor_harness.security import (
     used_acceptances,
     write_ignore_file,
 )
-from reactor_harness.trivy import parse_report
+from reactor_harness.checks.security.trivy import parse_report
+from reactor_harness.core.platforms import Platform
+from reactor_harness.family.discovery import Family
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "trivy"
 TODAY = dt.date(2026, 11, 28)
