@@ -10,7 +10,7 @@ import pytest
 from reactor_harness.checks import hadolint
 from reactor_harness.checks.rules import check, family_contexts
 from reactor_harness.checks.rules.policy import LAYER_LIMITS
-from reactor_harness.plugin.entry import SETTINGS_KEY
+from reactor_harness.plugin.settings import SETTINGS_KEY
 
 
 def pytest_generate_tests(metafunc):

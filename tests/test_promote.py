@@ -16,7 +16,7 @@ from reactor_harness.build.builder import local_tag
 from reactor_harness.core.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, assert_succeeded
 from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.platforms import Platform
-from reactor_harness.plugin.entry import skip_or_fail
+from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.release.commands import run
 from reactor_harness.release.promote import (
     GATE_ARTIFACT_TYPE,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reactor_harness.checks.security.trivy import Trivy, TrivyNotFound, find_trivy, parse_report, read_db_metadata
-from reactor_harness.plugin.entry import skip_or_fail
+from reactor_harness.plugin.outcomes import skip_or_fail
 from trivydb import (
     BOLT_MAGIC,
     META,

@@ -8,7 +8,6 @@ path-excludes, apt caches removed), imported per platform under its own local ta
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -17,15 +16,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from reactor_harness.core import environment as environment_variables
 from reactor_harness.core.engine import LABEL_HARNESS, BuildRequest, Engine
+from reactor_harness.core.environment import Environment
 from reactor_harness.core.errors import BootstrapError
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import Platform
 
 BOOTSTRAP_REPOSITORY = "reactor-bootstrap/debian"
 _DEBIAN_REFERENCE = re.compile(r"^(?:docker\.io/)?(?:library/)?debian:(?P<suite>[a-z]+)(?P<slim>-slim)?$")
-MIRROR_ENV = "REACTOR_DEBIAN_MIRROR"
-SECURITY_MIRROR_ENV = "REACTOR_DEBIAN_SECURITY_MIRROR"
+MIRROR_ENV = environment_variables.DEBIAN_MIRROR
+SECURITY_MIRROR_ENV = environment_variables.DEBIAN_SECURITY_MIRROR
 
 # What the official slim images leave out (debuerreotype's slimify lists): docs but copyright files,
 # man/info pages, translations but locale.alias, lintian overrides. Kept in the image's dpkg config so
@@ -106,8 +107,8 @@ def _source_entries(text: str) -> Iterable[tuple[str, list[str]]]:
 
 def host_mirrors(apt_dir: Path = Path("/etc/apt"), environment: dict[str, str] | None = None) -> Mirrors:
     """The Debian archive and security mirrors this host's apt uses (None where not found)."""
-    env = os.environ if environment is None else environment
-    archive, security = env.get(MIRROR_ENV), env.get(SECURITY_MIRROR_ENV)
+    env = Environment.read(environment)
+    archive, security = env.debian_mirror, env.debian_security_mirror
     files = [
         apt_dir / "sources.list",
         *sorted((apt_dir / "sources.list.d").glob("*.list")),

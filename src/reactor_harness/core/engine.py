@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reactor_harness.core import environment
 from reactor_harness.core.errors import EngineCommandError, EngineUnavailable
 
 # Label keys stamped on everything a run creates, so leftovers can be found and reaped.
@@ -26,7 +27,7 @@ LABEL_HARNESS = "org.reactor.harness"
 LABEL_RUN = "org.reactor.harness.run"
 LABEL_PID = "org.reactor.harness.pid"
 
-CLIENT_OVERRIDE_ENV = "REACTOR_DOCKER_CLIENT"
+CLIENT_OVERRIDE_ENV = environment.DOCKER_CLIENT
 SETUP_HINT = "run ./setup (it installs and starts a Docker engine), or point DOCKER_HOST at a running one"
 _OUTPUT_TAIL = 4000
 
@@ -101,7 +102,7 @@ def find_client(candidates: Iterable[str] | None = None) -> Client:
     client without buildx cannot build with BuildKit and is passed over.
     """
     if candidates is None:
-        override = os.environ.get(CLIENT_OVERRIDE_ENV)
+        override = environment.Environment.read().docker_client
         candidates = [override] if override else [shutil.which("docker") or "", "/usr/bin/docker"]
     seen: list[str] = []
     rejected: list[str] = []

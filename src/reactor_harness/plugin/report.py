@@ -17,7 +17,7 @@ from pytest_html import extras  # type: ignore[import-untyped]
 
 from reactor_harness.core.errors import FamilyError
 from reactor_harness.family.discovery import Family
-from reactor_harness.plugin.entry import SETTINGS_KEY, HarnessSettings
+from reactor_harness.plugin.settings import SETTINGS_KEY, HarnessSettings
 from reactor_harness.report.matrix import (
     AREAS,
     GATE_SUMMARY_FILE,

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -45,92 +44,13 @@ from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import SUPPORTED, Platform, why_unrunnable
 from reactor_harness.family.discovery import Family
-from reactor_harness.plugin.entry import BuiltImage, HarnessSettings, skip_or_fail
-
-SECURITY_KEY = pytest.StashKey["SecuritySettings"]()
-DEFAULT_IGNOREFILE = ".trivyignore.yaml"
-DEFAULT_CACHE_DIR = ".cache/trivy"
-_TRUE = {"1", "true", "yes", "on"}
-
-
-@dataclass(frozen=True)
-class SecuritySettings:
-    """The security gate's options, validated once."""
-
-    ignorefile: Path
-    cache_dir: Path
-    ignore_unfixed: bool
-    require_vulnerability_db: bool
-    update_vulnerability_db: bool
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("reactor-security", "Reactor security gate (Trivy)")
-    group.addoption(
-        "--ignore-unfixed",
-        dest="reactor_ignore_unfixed",
-        action="store_true",
-        default=_truthy(os.environ.get("REACTOR_IGNORE_UNFIXED")),
-        help="like Trivy's --ignore-unfixed: HIGH/CRITICAL vulnerabilities without a fixed version do not fail "
-        "(default: $REACTOR_IGNORE_UNFIXED, else off: unfixed ones fail unless accepted)",
-    )
-    group.addoption(
-        "--require-vuln-db",
-        dest="reactor_require_vuln_db",
-        action="store_true",
-        default=False,
-        help="fail, instead of skipping, when Trivy's vulnerability DB is neither cached nor downloadable "
-        "(for CI that can download it, e.g. GitHub Actions)",
-    )
-    group.addoption(
-        "--skip-vuln-db-update",
-        dest="reactor_skip_vuln_db_update",
-        action="store_true",
-        default=False,
-        help="use the cached vulnerability DB as it is, never download or refresh it",
-    )
-    group.addoption(
-        "--trivy-ignorefile",
-        dest="reactor_trivy_ignorefile",
-        default=DEFAULT_IGNOREFILE,
-        help="the accepted risks, in Trivy's .trivyignore.yaml format (default: .trivyignore.yaml at the root)",
-    )
-    group.addoption(
-        "--trivy-cache-dir",
-        dest="reactor_trivy_cache_dir",
-        default=os.environ.get("REACTOR_TRIVY_CACHE_DIR") or DEFAULT_CACHE_DIR,
-        help="Trivy's cache: the vulnerability DB in <dir>/db and one scan cache per worker "
-        "(default: $REACTOR_TRIVY_CACHE_DIR, else .cache/trivy)",
-    )
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in _TRUE
-
-
-def settings_from_config(config: pytest.Config) -> SecuritySettings:
-    """Validate the options; pytest.UsageError with the fix on bad input."""
-    root = config.rootpath
-    ignorefile = root / config.getoption("reactor_trivy_ignorefile")
-    # A missing file fails the security tests that read it (accepted_risks), not every run of the suite.
-    cache_dir = (root / config.getoption("reactor_trivy_cache_dir")).resolve()
-    if cache_dir.exists() and not cache_dir.is_dir():
-        raise pytest.UsageError(f"--trivy-cache-dir {cache_dir}: exists and is not a folder")
-    return SecuritySettings(
-        ignorefile=ignorefile.resolve(),
-        cache_dir=cache_dir,
-        ignore_unfixed=bool(config.getoption("reactor_ignore_unfixed")),
-        require_vulnerability_db=bool(config.getoption("reactor_require_vuln_db")),
-        update_vulnerability_db=not config.getoption("reactor_skip_vuln_db_update"),
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.stash[SECURITY_KEY] = settings_from_config(config)
+from reactor_harness.plugin.outcomes import skip_or_fail
+from reactor_harness.plugin.settings import SETTINGS_KEY, HarnessSettings, SecuritySettings
+from reactor_harness.plugin.targets import BuiltImage
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    settings = config.stash[SECURITY_KEY]
+    settings = config.stash[SETTINGS_KEY].security
     try:
         binary = find_trivy()
     except TrivyNotFound as error:
@@ -158,9 +78,9 @@ def skip_unless_vulnerability_db(db: VulnerabilityDb, settings: SecuritySettings
 
 
 @pytest.fixture(scope="session")
-def security_settings(pytestconfig: pytest.Config) -> SecuritySettings:
+def security_settings(harness_settings: HarnessSettings) -> SecuritySettings:
     """The security gate's validated options. Override to pin them in a suite of your own."""
-    return pytestconfig.stash[SECURITY_KEY]
+    return harness_settings.security
 
 
 @pytest.fixture(scope="session")
@@ -228,7 +148,7 @@ class SecurityScanner:
     vulnerability_db: VulnerabilityDb
     reports_dir: Path
     run_once: RunOnce
-    worker: str = field(default_factory=lambda: os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    worker: str = "main"  # the xdist worker's id: each worker scans with a Trivy cache of its own
 
     def scan(self, image: str, platform: Platform, archive: Callable[[], Path]) -> ImageScanRecord:
         def produce() -> ImageScanRecord:
@@ -252,6 +172,7 @@ class SecurityScanner:
 
 @pytest.fixture(scope="session")
 def security_scanner(
+    harness_settings: HarnessSettings,
     trivy: Trivy,
     security_settings: SecuritySettings,
     vulnerability_db: VulnerabilityDb,
@@ -259,7 +180,9 @@ def security_scanner(
     run_once: RunOnce,
 ) -> SecurityScanner:
     """The run's image scanner. Override to scan with other settings."""
-    return SecurityScanner(trivy, security_settings, vulnerability_db, security_reports_dir, run_once)
+    return SecurityScanner(
+        trivy, security_settings, vulnerability_db, security_reports_dir, run_once, harness_settings.worker
+    )
 
 
 @pytest.fixture(scope="session")
@@ -273,7 +196,7 @@ def dockerfile_scan(
     """`trivy config` over the family's Dockerfiles, once per run (no engine needed)."""
 
     def produce() -> str:
-        with worker_scan_cache(security_settings.cache_dir, os.environ.get("PYTEST_XDIST_WORKER", "main")) as cache:
+        with worker_scan_cache(security_settings.cache_dir, harness_settings.worker) as cache:
             report = scan_dockerfiles(
                 trivy, harness_settings.images_dir, security_reports_dir, security_settings.ignorefile, cache
             )

@@ -15,7 +15,6 @@ import pytest
 from reactor_harness.build.builder import FamilyBuilder
 from reactor_harness.checks.sizes.layers import read_saved_image
 from reactor_harness.checks.sizes.measure import (
-    BASELINE_FILE_NAME,
     POLICY,
     UPDATE_OPTION,
     BaselineError,
@@ -35,40 +34,22 @@ from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.once import RunOnce
 from reactor_harness.family.discovery import Family, ParentLink
-from reactor_harness.plugin.entry import SETTINGS_KEY, BuiltImage
+from reactor_harness.plugin.settings import SETTINGS_KEY
+from reactor_harness.plugin.targets import BuiltImage
+from reactor_harness.plugin.workers import is_controller
 
 SIZES_PROPERTY = "reactor_image_sizes"
 REPORT_NAME = "sizes.md"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("reactor-sizes", "Reactor image sizes")
-    group.addoption(
-        UPDATE_OPTION,
-        dest="reactor_update_size_baseline",
-        action="store_true",
-        default=False,
-        help="accept the measured sizes: rewrite their entries in the size baseline (others are kept) instead of "
-        "failing on growth or a missing entry; commit the diff",
-    )
-    group.addoption(
-        "--size-baseline",
-        dest="reactor_size_baseline",
-        default=None,
-        help=f"the committed size baseline file (default: {BASELINE_FILE_NAME} in the images folder)",
-    )
-
-
 def baseline_path(config: pytest.Config) -> Path:
-    option: str | None = config.getoption("reactor_size_baseline")
-    if option:
-        return (config.rootpath / option).resolve()
-    images_dir: Path = config.stash[SETTINGS_KEY].images_dir
-    return images_dir / BASELINE_FILE_NAME
+    """The size baseline file this run reads (and, with --update-size-baseline, rewrites)."""
+    return config.stash[SETTINGS_KEY].sizes.baseline
 
 
 def updating_baseline(config: pytest.Config) -> bool:
-    return bool(config.getoption("reactor_update_size_baseline"))
+    """True when this run accepts the measured sizes instead of failing on growth."""
+    return config.stash[SETTINGS_KEY].sizes.update_baseline
 
 
 class SizeReport:
@@ -124,7 +105,7 @@ class SizeReport:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not hasattr(config, "workerinput"):  # the controller (or the only process) gathers the sizes
+    if is_controller(config):  # the controller (or the only process) gathers the sizes
         config.pluginmanager.register(SizeReport(config), "reactor-size-report")
 
 

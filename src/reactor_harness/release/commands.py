@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from reactor_harness.build.builder import local_tag
+from reactor_harness.core import environment
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.platforms import native_platform, parse_platforms
@@ -42,8 +42,8 @@ from reactor_harness.release.promote import (
 from reactor_harness.release.registry import Registry, Repository
 from reactor_harness.release.tags import LATEST, tags_for
 
-USERNAME_ENV = "REACTOR_REGISTRY_USERNAME"
-PASSWORD_ENV = "REACTOR_REGISTRY_PASSWORD"  # noqa: S105 - the variable's name, not a secret
+USERNAME_ENV = environment.REGISTRY_USERNAME
+PASSWORD_ENV = environment.REGISTRY_PASSWORD
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -109,7 +109,8 @@ def _repositories(arguments: argparse.Namespace) -> list[Repository]:
 
 
 def _registry(host: str) -> Registry:
-    return Registry(host, username=os.environ.get(USERNAME_ENV), password=os.environ.get(PASSWORD_ENV))
+    env = environment.Environment.read()
+    return Registry(host, username=env.registry_username, password=env.registry_password)
 
 
 def _report(promotions: Sequence[Promotion], out: TextIO) -> None:

