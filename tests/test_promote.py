@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
+from local_registry import DOCKER_REGISTRY_BINARY, local_registry
 from reactor_harness.build.builder import local_tag
 from reactor_harness.core.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, assert_succeeded
 from reactor_harness.core.errors import HarnessError
@@ -26,7 +27,7 @@ from reactor_harness.release.promote import (
     promote,
     publish_index,
 )
-from reactor_harness.release.registry import DOCKER_REGISTRY_BINARY, INDEX_TYPES, Registry, Repository, local_registry
+from reactor_harness.release.registry import INDEX_TYPES, Registry, Repository
 from reactor_harness.release.tags import tags_for
 from reactor_harness.report.matrix import CheckTally, gate_summary, matrix_rows
 

@@ -18,24 +18,23 @@ from pathlib import Path
 
 import pytest
 
+from reactor_harness.checks.security.accepted import Acceptance, IgnoreFile, acceptance_problems
+from reactor_harness.checks.security.findings import Report
 from reactor_harness.checks.security.gate import (
-    Acceptance,
-    IgnoreFile,
-    acceptance_problems,
     blocking_misconfigurations,
     blocking_secrets,
     blocking_vulnerabilities,
     describe_misconfigurations,
     describe_secrets,
     describe_vulnerabilities,
-    image_of_dockerfile,
     stale_acceptances,
     stale_verdict,
     used_acceptances,
-    write_ignore_file,
 )
-from reactor_harness.checks.security.trivy import WHEEL_DISTRIBUTION, ImageScan, Report, Trivy, pinned_version
+from reactor_harness.checks.security.scan import image_of_dockerfile
+from reactor_harness.checks.security.trivy import WHEEL_DISTRIBUTION, ImageScan, Trivy, pinned_version
 from reactor_harness.plugin.security import skip_unless_vulnerability_db
+from trivy_ignorefile import write_ignore_file
 from trivydb import Advisory, installed_sources, write_trivy_db
 
 TODAY = dt.datetime.now(dt.UTC).date()

@@ -11,23 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.checks.sizes.layers import read_saved_image
-from reactor_harness.checks.sizes.measure import (
-    MB,
-    POLICY,
+from reactor_harness.checks.sizes.baseline import (
     BaselineError,
-    OnceLayerCache,
     SizeBaseline,
     SizeChange,
-    SizePolicy,
     baseline_entry,
-    budget_violation,
-    evidence,
     growth_violation,
-    measure_image,
-    megabytes,
-    waste_violation,
 )
+from reactor_harness.checks.sizes.layers import read_saved_image
+from reactor_harness.checks.sizes.measure import OnceLayerCache, budget_violation, measure_image, waste_violation
+from reactor_harness.checks.sizes.policy import MB, POLICY, SizePolicy, megabytes
+from reactor_harness.checks.sizes.table import evidence
 from reactor_harness.core.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, assert_succeeded
 from reactor_harness.family.dockerfile import Dockerfile
 

@@ -15,6 +15,14 @@ from pathlib import Path
 import pytest
 
 from reactor_harness.checks.sizes import measure as sizes_module
+from reactor_harness.checks.sizes.baseline import (
+    UPDATE_OPTION,
+    BaselineEntry,
+    BaselineError,
+    SizeBaseline,
+    SizeChange,
+    growth_violation,
+)
 from reactor_harness.checks.sizes.layers import (
     DIRECTORY,
     FILE,
@@ -28,26 +36,16 @@ from reactor_harness.checks.sizes.layers import (
     read_saved_image,
 )
 from reactor_harness.checks.sizes.measure import (
-    MB,
-    POLICY,
-    UPDATE_OPTION,
-    BaselineEntry,
-    BaselineError,
     MemoryLayerCache,
     OnceLayerCache,
-    SizeBaseline,
-    SizeChange,
-    SizePolicy,
-    SizeRow,
     budget_violation,
-    evidence,
-    growth_violation,
     layer_sources,
-    markdown_table,
     measure_image,
     parent_reference,
     waste_violation,
 )
+from reactor_harness.checks.sizes.policy import MB, POLICY, SizePolicy
+from reactor_harness.checks.sizes.table import SizeRow, evidence, markdown_table
 from reactor_harness.core.once import RunOnce
 from reactor_harness.family.dockerfile import Dockerfile
 
@@ -474,7 +472,7 @@ REPORTING_TEST = """
 import json
 import pytest
 from reactor_harness.plugin.sizes import SIZES_PROPERTY
-from reactor_harness.checks.sizes.measure import SizeRow
+from reactor_harness.checks.sizes.table import SizeRow
 
 @pytest.mark.parametrize(("image", "compressed"), [("base", 150_000_000), ("python", 400_000_000)])
 def test_measured(request, image, compressed):

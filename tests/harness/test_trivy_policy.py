@@ -7,29 +7,31 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.checks.security.gate import (
+from reactor_harness.checks.security.accepted import (
     Acceptance,
     IgnoreFile,
-    ParentLayers,
     SecurityPolicyError,
     acceptance_problems,
+    load_ignore_file,
+    parse_ignore_file,
+)
+from reactor_harness.checks.security.findings import parse_report
+from reactor_harness.checks.security.gate import (
+    ParentLayers,
     blocking_misconfigurations,
     blocking_secrets,
     blocking_vulnerabilities,
     describe_vulnerabilities,
-    image_of_dockerfile,
     inherited_layers,
-    load_ignore_file,
     parent_image,
-    parse_ignore_file,
     stale_acceptances,
     stale_verdict,
     used_acceptances,
-    write_ignore_file,
 )
-from reactor_harness.checks.security.trivy import parse_report
+from reactor_harness.checks.security.scan import image_of_dockerfile
 from reactor_harness.core.platforms import Platform
 from reactor_harness.family.discovery import Family
+from trivy_ignorefile import write_ignore_file
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "trivy"
 TODAY = dt.date(2026, 11, 28)

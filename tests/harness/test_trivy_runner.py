@@ -14,19 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.checks.security.gate import ensure_vulnerability_db, worker_scan_cache
+from reactor_harness.checks.security.findings import TrivyError, TrivyReportError
 from reactor_harness.checks.security.trivy import (
     ConfigScan,
     ImageScan,
     Trivy,
     TrivyBinary,
-    TrivyError,
     TrivyNotFound,
-    TrivyReportError,
     TrivyScanFailed,
     find_trivy,
     pinned_version,
 )
+from reactor_harness.checks.security.vulndb import ensure_vulnerability_db, worker_scan_cache
 from trivydb import write_trivy_db
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "trivy"

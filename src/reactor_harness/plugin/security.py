@@ -17,27 +17,16 @@ from pathlib import Path
 import pytest
 
 from reactor_harness.build.builder import FamilyBuilder, save_image_archive
-from reactor_harness.checks.security.gate import (
-    IgnoreFile,
-    ImageScanRecord,
-    ParentLayers,
-    SecurityPolicyError,
+from reactor_harness.checks.security.accepted import IgnoreFile, SecurityPolicyError, load_ignore_file
+from reactor_harness.checks.security.findings import Report, parse_report
+from reactor_harness.checks.security.gate import ParentLayers, inherited_layers, parent_image
+from reactor_harness.checks.security.scan import ImageScanRecord, scan_dockerfiles, scan_image_for_gate
+from reactor_harness.checks.security.trivy import Trivy, TrivyNotFound, find_trivy
+from reactor_harness.checks.security.vulndb import (
     VulnerabilityDb,
     ensure_vulnerability_db,
-    inherited_layers,
-    load_ignore_file,
-    parent_image,
-    scan_dockerfiles,
-    scan_image_for_gate,
-    worker_scan_cache,
-)
-from reactor_harness.checks.security.trivy import (
-    Report,
-    Trivy,
-    TrivyNotFound,
-    find_trivy,
-    parse_report,
     read_db_metadata,
+    worker_scan_cache,
 )
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import HarnessError

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.checks.sizes.measure import BASELINE_FILE_NAME, UPDATE_OPTION
+from reactor_harness.checks.sizes.baseline import BASELINE_FILE_NAME, UPDATE_OPTION
 from reactor_harness.core.environment import Environment
 from reactor_harness.core.errors import FamilyError, PlatformError
 from reactor_harness.core.platforms import Platform, native_platform, parse_platforms

@@ -13,23 +13,17 @@ from pathlib import Path
 import pytest
 
 from reactor_harness.build.builder import FamilyBuilder
+from reactor_harness.checks.sizes.baseline import UPDATE_OPTION, BaselineError, SizeBaseline
 from reactor_harness.checks.sizes.layers import read_saved_image
 from reactor_harness.checks.sizes.measure import (
-    POLICY,
-    UPDATE_OPTION,
-    BaselineError,
     ImageSizes,
     OnceLayerCache,
     ParentImage,
-    SizeBaseline,
-    SizePolicy,
-    SizeRow,
-    evidence,
-    markdown_table,
     measure_image,
     parent_reference,
-    size_row,
 )
+from reactor_harness.checks.sizes.policy import POLICY, SizePolicy
+from reactor_harness.checks.sizes.table import SizeRow, evidence, markdown_table, size_row
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.once import RunOnce

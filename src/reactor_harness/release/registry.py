@@ -12,18 +12,13 @@ import base64
 import hashlib
 import json
 import re
-import socket
-import subprocess
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
 
-from reactor_harness.core.containers import wait_until
 from reactor_harness.core.errors import HarnessError
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -313,63 +308,3 @@ class Registry:
             raise self._fail(response, f"referrers of {repository}@{digest}")
         manifests = response.json().get("manifests") or []
         return [Descriptor.from_json(entry) for entry in manifests if entry.get("artifactType") == artifact_type]
-
-
-# -- a throwaway registry on loopback, for tests and local rehearsals --------------------------------
-
-DOCKER_REGISTRY_BINARY = "/usr/bin/docker-registry"
-_REGISTRY_CONFIG = """version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: {storage}
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:{port}
-"""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def local_registry(workdir: Path, binary: str = DOCKER_REGISTRY_BINARY, ready_timeout: float = 30.0) -> Iterator[str]:
-    """Run Debian's docker-registry on 127.0.0.1 with storage under workdir; yields its host:port, stops it after."""
-    if not Path(binary).exists():
-        raise RegistryError(f"no {binary}: apt-get install docker-registry (./setup does)")
-    port = _free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    config = workdir / "registry.yml"
-    config.write_text(_REGISTRY_CONFIG.format(storage=workdir / "storage", port=port), encoding="utf-8")
-    log_path = workdir / "registry.log"
-    host = f"127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
-        try:
-
-            def answers() -> tuple[bool, str]:
-                if process.poll() is not None:
-                    raise RegistryError(
-                        f"docker-registry exited ({process.returncode}): {log_path.read_text()[-2000:]}"
-                    )
-                try:
-                    status = requests.get(f"http://{host}/v2/", timeout=2).status_code
-                except requests.RequestException as error:
-                    return False, f"no answer on {host} ({type(error).__name__})"
-                return status == 200, f"GET /v2/ answered {status}"
-
-            wait_until(answers, timeout=ready_timeout, what=f"docker-registry on {host}", hint=f"its log: {log_path}")
-            yield host
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
