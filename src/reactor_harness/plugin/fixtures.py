@@ -21,6 +21,7 @@ from reactor_harness.core.errors import EngineUnavailable, HarnessError
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import why_unrunnable
 from reactor_harness.family.discovery import Family
+from reactor_harness.family.policy import FamilyPolicy, PolicyError, load_policy
 from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.plugin.progress import progress_writer
 from reactor_harness.plugin.settings import HarnessSettings
@@ -33,6 +34,17 @@ from reactor_harness.report.matrix import write_summary
 def family(harness_settings: HarnessSettings) -> Family:
     """The image family read from images/*/Dockerfile. Override to check another family folder."""
     return Family.discover(harness_settings.images_dir)
+
+
+@pytest.fixture(scope="session")
+def family_policy(harness_settings: HarnessSettings) -> FamilyPolicy:
+    """The family's policy from images/policy.toml (a missing or malformed file fails the tests that need it).
+    Override to check against other values."""
+    try:
+        return load_policy(harness_settings.images_dir)
+    except PolicyError as error:
+        problem = str(error)
+    pytest.fail(problem, pytrace=False)  # outside the except: the report shows the message alone
 
 
 @pytest.fixture(scope="session")
@@ -161,9 +173,9 @@ def image_archive(built_image: BuiltImage, engine: Engine, run_once: RunOnce) ->
 
 
 @pytest.fixture
-def host(container: Container) -> Host:
-    """A testinfra Host on the image's container, running commands as claude."""
-    return host_for(container)
+def host(container: Container, family_policy: FamilyPolicy) -> Host:
+    """A testinfra Host on the image's container, running commands as the policy's non-root user (claude)."""
+    return host_for(container, user=family_policy.user)
 
 
 @pytest.fixture

@@ -22,12 +22,13 @@ from reactor_harness.checks.sizes.measure import (
     measure_image,
     parent_reference,
 )
-from reactor_harness.checks.sizes.policy import POLICY, SizePolicy
+from reactor_harness.checks.sizes.policy import SizePolicy
 from reactor_harness.checks.sizes.table import SizeRow, evidence, markdown_table, size_row
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.once import RunOnce
 from reactor_harness.family.discovery import Family, ParentLink
+from reactor_harness.family.policy import FamilyPolicy, PolicyError, load_policy
 from reactor_harness.plugin.settings import SETTINGS_KEY
 from reactor_harness.plugin.targets import BuiltImage
 from reactor_harness.plugin.workers import is_controller
@@ -71,9 +72,14 @@ class SizeReport:
             baseline = None
             self.lines.append((f"size baseline not used: {error}", True))
         rows = [row.with_baseline(baseline) for row in self.rows.values()]
+        try:
+            shrink_notice: float | None = load_policy(self.config.stash[SETTINGS_KEY].images_dir).shrink_notice
+        except PolicyError as error:
+            shrink_notice = None
+            self.lines.append((f"size policy not used: {error}", True))
         for row in rows:
             change = row.change()
-            if change is not None and -change.ratio > POLICY.shrink_notice:
+            if change is not None and shrink_notice is not None and -change.ratio > shrink_notice:
                 self.lines.append(
                     (f"shrank: {change.describe()}" + ("" if updating else f" ({UPDATE_OPTION} keeps the gain)"), False)
                 )
@@ -107,9 +113,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def size_policy() -> SizePolicy:
-    """The budgets and thresholds the size checks enforce. Override to check against other limits."""
-    return POLICY
+def size_policy(family_policy: FamilyPolicy) -> SizePolicy:
+    """The budgets and thresholds the size checks enforce (images/policy.toml). Override to check against
+    other limits."""
+    return SizePolicy.from_family(family_policy)
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 
 from reactor_harness.checks.rules import apt, comments, downloads, image, versions
 from reactor_harness.checks.rules.model import Finding, Rule, RuleContext
-from reactor_harness.checks.rules.policy import LAYER_LIMITS
 from reactor_harness.family.discovery import Family
+from reactor_harness.family.policy import FamilyPolicy
 
 RULES: tuple[Rule, ...] = (
     Rule("apt-no-recommends", "apt-get install uses --no-install-recommends", apt.check_apt_no_recommends),
@@ -56,12 +56,18 @@ def check(context: RuleContext, rules: Iterable[Rule] = RULES) -> list[Finding]:
     return sorted(findings, key=lambda finding: (finding.line, finding.rule))
 
 
-def family_contexts(family: Family) -> dict[str, RuleContext]:
-    """Each image of the family with what the rules need to know: the family's names and its layer limit."""
+def family_contexts(family: Family, policy: FamilyPolicy) -> dict[str, RuleContext]:
+    """Each image of the family with what the rules need to know: the family's names, its policy's layer
+    limit and non-root user."""
     names = frozenset(family.images)
     return {
         name: RuleContext(
-            dockerfile=image_.dockerfile, image=name, family_images=names, layer_limit=LAYER_LIMITS.get(name)
+            dockerfile=image_.dockerfile,
+            image=name,
+            family_images=names,
+            layer_limit=policy.layer_limits.get(name),
+            user=policy.user,
+            uid=policy.uid,
         )
         for name, image_ in family.images.items()
     }

@@ -9,6 +9,7 @@ from pathlib import Path
 from reactor_harness.checks.rules import check, family_contexts
 from reactor_harness.core.errors import HarnessError
 from reactor_harness.family.discovery import Family
+from reactor_harness.family.policy import load_policy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("images_dir", nargs="?", type=Path, default=Path("images"), help="default: images")
     arguments = parser.parse_args(argv)
     try:
-        contexts = family_contexts(Family.discover(arguments.images_dir))
+        contexts = family_contexts(Family.discover(arguments.images_dir), load_policy(arguments.images_dir))
     except HarnessError as error:
         sys.stderr.write(f"{error}\n")
         return 2

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reactor_harness.checks.rules.model import Finding, RuleContext
-from reactor_harness.checks.rules.policy import NON_ROOT_UID, NON_ROOT_USER
 from reactor_harness.family.dockerfile import Stage
 
 _LAYER_KEYWORDS = ("RUN", "COPY", "ADD")
@@ -49,21 +48,21 @@ def check_from_build_arg(context: RuleContext) -> Iterator[Finding]:
             aliases.add(stage.alias.lower())
 
 
-def _is_non_root_user(value: str) -> bool:
+def _is_non_root_user(value: str, context: RuleContext) -> bool:
     user, _, group = value.strip().partition(":")
-    accepted = {NON_ROOT_USER, str(NON_ROOT_UID)}
+    accepted = {context.user, str(context.uid)}
     return user in accepted and (not group or group in accepted)
 
 
 def check_final_user(context: RuleContext) -> Iterator[Finding]:
     dockerfile = context.dockerfile
     users = dockerfile.final_instructions("USER")
-    fix = f"end the final stage with `USER {NON_ROOT_USER}` (after the steps that need root)"
+    fix = f"end the final stage with `USER {context.user}` (after the steps that need root)"
     if users:
         last = users[-1]
-        if not _is_non_root_user(last.value):
+        if not _is_non_root_user(last.value, context):
             yield context.finding(
-                last, "final-user", f"the image ends as user {last.value.strip()}, not {NON_ROOT_USER}", fix
+                last, "final-user", f"the image ends as user {last.value.strip()}, not {context.user}", fix
             )
     elif family_parent(context, dockerfile.final_stage) is None:
         # Without a USER, a stage inherits its base image's user: fine for a language image built on the
@@ -82,7 +81,7 @@ def check_layer_limit(context: RuleContext) -> Iterator[Finding]:
             line,
             "layer-limit",
             f"no layer limit is declared for the image {context.image} (its final stage has {len(layers)} layers)",
-            f'add `"{context.image}": {len(layers)}` to LAYER_LIMITS in reactor_harness/checks/rules/policy.py',
+            f'add `"{context.image}": {len(layers)}` to [layers] in images/policy.toml',
         )
     elif len(layers) > context.layer_limit:
         where = ", ".join(f"{i.keyword}@{i.start_line}" for i in layers)
@@ -91,5 +90,5 @@ def check_layer_limit(context: RuleContext) -> Iterator[Finding]:
             "layer-limit",
             f"the final stage has {len(layers)} layers ({where}), over the limit of {context.layer_limit}",
             "merge RUNs that belong together (and COPY into a build stage), or raise the limit in "
-            "reactor_harness/checks/rules/policy.py LAYER_LIMITS saying why",
+            "images/policy.toml [layers] saying why",
         )

@@ -33,6 +33,8 @@ class RuleContext:
     image: str
     family_images: frozenset[str] = frozenset()
     layer_limit: int | None = None
+    user: str = field(kw_only=True)  # the non-root user the final stage must end on (images/policy.toml)
+    uid: int = field(kw_only=True)
 
     @property
     def path(self) -> Path:

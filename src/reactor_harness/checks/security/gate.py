@@ -14,12 +14,14 @@ from reactor_harness.core.engine import Engine
 from reactor_harness.core.platforms import Platform
 from reactor_harness.family.discovery import Family, ParentLink
 
-GATED_SEVERITIES = ("HIGH", "CRITICAL")
+# Display order of gated findings: the most severe first. (Which severities are gated is policy:
+# images/policy.toml [security] gated_severities, passed in by the caller.)
+_ORDER = ("CRITICAL", "HIGH")
 # -- the gate ---------------------------------------------------------------------------------------
 
 
 def blocking_vulnerabilities(
-    report: Report, ignore_unfixed: bool = False, severities: Collection[str] = GATED_SEVERITIES
+    report: Report, *, severities: Collection[str], ignore_unfixed: bool = False
 ) -> list[Vulnerability]:
     """Active (not suppressed) vulnerabilities at a gated severity; without a fix too unless ignore_unfixed."""
     return [v for v in report.vulnerabilities if v.severity in severities and (v.is_fixed or not ignore_unfixed)]
@@ -30,9 +32,7 @@ def blocking_secrets(report: Report) -> list[Secret]:
     return list(report.secrets)
 
 
-def blocking_misconfigurations(
-    report: Report, severities: Collection[str] = GATED_SEVERITIES
-) -> list[Misconfiguration]:
+def blocking_misconfigurations(report: Report, *, severities: Collection[str]) -> list[Misconfiguration]:
     return [m for m in report.misconfigurations if m.failed and m.severity in severities]
 
 
@@ -65,7 +65,7 @@ def describe_vulnerabilities(findings: Sequence[Vulnerability], layers: ParentLa
     ordered = sorted(
         findings,
         key=lambda v: (
-            GATED_SEVERITIES[::-1].index(v.severity) if v.severity in GATED_SEVERITIES else 9,
+            _ORDER.index(v.severity) if v.severity in _ORDER else 9,
             v.id,
             v.package,
         ),

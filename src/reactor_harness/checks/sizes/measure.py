@@ -19,7 +19,7 @@ from reactor_harness.checks.sizes.layers import (
     hidden_copies,
     measure_layer,
 )
-from reactor_harness.checks.sizes.policy import POLICY, SizePolicy, megabytes
+from reactor_harness.checks.sizes.policy import SizePolicy, megabytes
 from reactor_harness.core.once import RunOnce
 from reactor_harness.family.dockerfile import Dockerfile
 
@@ -231,7 +231,7 @@ def measure_image(
     parent: str | None = None,
     parent_diff_ids: Sequence[str] | None = None,
     dockerfile: Dockerfile | None = None,
-    policy: SizePolicy = POLICY,
+    policy: SizePolicy,
 ) -> ImageSizes:
     """Measure an image from its `docker save` archive: per-layer gzip sizes, large files and waste."""
     notes: list[str] = []

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-MB = 1_000_000
+from reactor_harness.family.policy import MB, FamilyPolicy
+
+__all__ = ["MB", "SizePolicy", "megabytes", "signed_megabytes"]
 
 
 @dataclass(frozen=True)
@@ -19,17 +21,25 @@ class SizePolicy:
 
     budgets: Mapping[str, int]  # image name -> compressed budget in bytes
     default_budget: int  # every image not named above (the language images)
-    growth_limit: float = 0.20  # compressed growth over the baseline that fails, as a fraction
-    waste_limit: int = 5 * MB  # bytes the image's own layers may ship and then delete or overwrite
-    large_file: int = 10 * MB  # files above this, added by the image's own layers, are listed
-    shrink_notice: float = 0.01  # shrinking by more than this is reported (rewrite the baseline to keep it)
+    growth_limit: float  # compressed growth over the baseline that fails, as a fraction
+    waste_limit: int  # bytes the image's own layers may ship and then delete or overwrite
+    large_file: int  # files above this, added by the image's own layers, are listed
+    shrink_notice: float  # shrinking by more than this is reported (rewrite the baseline to keep it)
 
     def budget_for(self, image: str) -> int:
         return self.budgets.get(image, self.default_budget)
 
-
-# The family's size rules. base is the shared root; every other image is a language image.
-POLICY = SizePolicy(budgets={"base": 200 * MB}, default_budget=500 * MB)
+    @classmethod
+    def from_family(cls, policy: FamilyPolicy) -> SizePolicy:
+        """The size part of the family's policy (images/policy.toml)."""
+        return cls(
+            budgets=policy.budgets,
+            default_budget=policy.default_budget,
+            growth_limit=policy.growth_limit,
+            waste_limit=policy.waste_limit,
+            large_file=policy.large_file,
+            shrink_notice=policy.shrink_notice,
+        )
 
 
 def megabytes(size: int) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from reactor_harness.checks.sizes.baseline import BaselineEntry, SizeBaseline, SizeChange
 from reactor_harness.checks.sizes.measure import ImageSizes
-from reactor_harness.checks.sizes.policy import MB, POLICY, SizePolicy, megabytes
+from reactor_harness.checks.sizes.policy import MB, SizePolicy, megabytes
 
 # -- evidence ---------------------------------------------------------------------------------------
 
@@ -33,7 +33,7 @@ def layer_table(sizes: ImageSizes) -> str:
     return "\n".join(lines)
 
 
-def evidence(sizes: ImageSizes, policy: SizePolicy = POLICY) -> str:
+def evidence(sizes: ImageSizes, policy: SizePolicy) -> str:
     """Where the bytes went: the layers, the large files the image adds, and the waste."""
     own = sizes.own_layers
     parent = (
@@ -115,7 +115,7 @@ class SizeRow:
         return cls(**{**data, "baseline": BaselineEntry(**baseline) if baseline else None})
 
 
-def size_row(sizes: ImageSizes, policy: SizePolicy = POLICY) -> SizeRow:
+def size_row(sizes: ImageSizes, policy: SizePolicy) -> SizeRow:
     return SizeRow(
         sizes.image, sizes.platform, sizes.compressed_bytes, sizes.uncompressed_bytes, policy.budget_for(sizes.image)
     )
