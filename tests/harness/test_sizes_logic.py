@@ -480,15 +480,15 @@ def test_the_size_table_shows_budget_and_baseline_in_mb():
 # -- the plugin: the controller gathers sizes and rewrites the baseline ------------------------------------
 
 REPORTING_TEST = """
-import json
 import pytest
-from reactor_harness.plugin.sizes import SIZES_PROPERTY
 from reactor_harness.checks.sizes.table import SizeRow
+from reactor_harness.plugin.results import record_result
+from reactor_harness.plugin.sizes import sizes_result
 
 @pytest.mark.parametrize(("image", "compressed"), [("base", 150_000_000), ("python", 400_000_000)])
 def test_measured(request, image, compressed):
     row = SizeRow(image, "linux/amd64", compressed, 3 * compressed, 200_000_000)
-    request.node.user_properties.append((SIZES_PROPERTY, json.dumps(row.to_json())))
+    record_result(request.node, sizes_result(row))
 """
 
 

@@ -24,10 +24,11 @@ from reactor_harness.family.discovery import Family
 from reactor_harness.family.policy import FamilyPolicy, PolicyError, load_policy
 from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.plugin.progress import progress_writer
+from reactor_harness.plugin.results import record_result
 from reactor_harness.plugin.settings import HarnessSettings
 from reactor_harness.plugin.targets import BuiltImage, Target
 from reactor_harness.plugin.workers import worker_id
-from reactor_harness.report.matrix import write_summary
+from reactor_harness.report.results import AreaResult
 
 
 @pytest.fixture(scope="session")
@@ -112,26 +113,25 @@ def built_image(
     try:
         outcome = family_builder.build(target.image, target.platform)
     except HarnessError as error:
-        write_summary(
-            harness_settings.reports_dir,
+        record_result(
+            request.node,
+            AreaResult(target.image, str(target.platform), "build", {"status": "failed", "error": str(error)}),
+        )
+        pytest.fail(f"{target}: {error}", pytrace=False)
+    record_result(
+        request.node,
+        AreaResult(
             target.image,
             str(target.platform),
             "build",
-            {"status": "failed", "error": str(error)},
-        )
-        pytest.fail(f"{target}: {error}", pytrace=False)
-    write_summary(
-        harness_settings.reports_dir,
-        target.image,
-        str(target.platform),
-        "build",
-        {
-            "status": "passed" if outcome.succeeded else ("blocked" if outcome.blocked_by else "failed"),
-            "duration_seconds": outcome.duration_seconds,
-            "failed_step": outcome.failed_step,
-            "log_tail": outcome.log_tail,
-            "log_path": outcome.log_path,
-        },
+            {
+                "status": "passed" if outcome.succeeded else ("blocked" if outcome.blocked_by else "failed"),
+                "duration_seconds": outcome.duration_seconds,
+                "failed_step": outcome.failed_step,
+                "log_tail": outcome.log_tail,
+                "log_path": outcome.log_path,
+            },
+        ),
     )
     if not outcome.succeeded:
         if outcome.blocked_by:

@@ -2,7 +2,7 @@
 
 Loaded by the harness plugin. Workers tag each test with its image and platform (JUnit properties) and
 attach the target's evidence to a failing test; the controller, which sees every worker's reports,
-counts outcomes per target, merges the areas' summary files (reactor_harness.report.matrix) and puts the
+counts outcomes per target, listens to the areas' results (the `pytest_reactor_area_result` hook), puts the
 matrix at the top of the HTML report, and writes the gate summary (reports/summary.json).
 """
 
@@ -18,29 +18,16 @@ from pytest_html import extras  # type: ignore[import-untyped]
 from reactor_harness.core.errors import FamilyError
 from reactor_harness.family.discovery import Family
 from reactor_harness.plugin.settings import SETTINGS_KEY, HarnessSettings
-from reactor_harness.report.matrix import (
-    AREAS,
-    GATE_SUMMARY_FILE,
-    CheckTally,
-    MatrixRow,
-    ReportError,
-    clear_summaries,
-    evidence_html,
-    gate_summary,
-    matrix_rows,
-    read_summaries,
-    render_matrix,
-    write_gate_summary,
-)
+from reactor_harness.plugin.workers import is_controller
+from reactor_harness.report.evidence import evidence_html
+from reactor_harness.report.gate import GATE_SUMMARY_FILE, gate_summary, write_gate_summary
+from reactor_harness.report.matrix import CheckTally, MatrixRow, matrix_rows, render_matrix
+from reactor_harness.report.results import AREAS, AreaResult, ReportError, merge_results, results_in
 
 IMAGE_PROPERTY = "reactor_image"
 PLATFORM_PROPERTY = "reactor_platform"
 _RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
 _EVIDENCE_ATTACHED = pytest.StashKey[bool]()
-
-
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
 
 
 def _settings(config: pytest.Config) -> HarnessSettings | None:
@@ -53,7 +40,7 @@ def _reports_dir(config: pytest.Config) -> Path | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not _is_worker(config):
+    if is_controller(config):
         config.pluginmanager.register(RunReport(config), "reactor-run-report")
 
 
@@ -95,11 +82,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if not report.failed or item.stash.get(_EVIDENCE_ATTACHED, False):
         return report
     target = target_of(report)
-    reports_dir = _reports_dir(item.config)
-    if target is None or reports_dir is None:
+    if target is None:
         return report
     try:
-        areas = read_summaries(reports_dir).get(target, {})
+        areas = merge_results(results_in(item.user_properties)).get(target, {})
     except ReportError as error:
         report.sections.append(("reactor evidence", str(error)))
         return report
@@ -134,13 +120,12 @@ class RunReport:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.outcomes: dict[str, tuple[tuple[str, str], str]] = {}
+        self.results: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.rows: list[MatrixRow] = []
 
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Forget an earlier run's summaries before any test can write this run's."""
-        reports_dir = _reports_dir(self.config)
-        if reports_dir is not None:
-            clear_summaries(reports_dir)
+    def pytest_reactor_area_result(self, config: pytest.Config, result: AreaResult) -> None:
+        """Merge each area's result into its target's row."""
+        merge_results([result], into=self.results)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Keep each image check's worst outcome (an error in teardown outranks a pass)."""
@@ -161,14 +146,14 @@ class RunReport:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Merge summaries and outcomes into the matrix; write the gate summary (before pytest-html renders)."""
+        """Merge the results and outcomes into the matrix; write the gate summary (before pytest-html renders)."""
         reports_dir = _reports_dir(self.config)
         if reports_dir is None:
             return
         tallies: dict[tuple[str, str], CheckTally] = {}
         for nodeid, (target, outcome) in sorted(self.outcomes.items()):
             tallies.setdefault(target, CheckTally()).add(outcome, _short_name(nodeid))
-        self.rows = matrix_rows(read_summaries(reports_dir), tallies, _family_order(self.config))
+        self.rows = matrix_rows(self.results, tallies, _family_order(self.config))
         settings = _settings(self.config)
         run_id = settings.run_id if settings is not None else ""
         write_gate_summary(reports_dir, gate_summary(self.rows, int(exitstatus), run_id))

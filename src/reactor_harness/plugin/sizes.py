@@ -1,13 +1,13 @@
 """Pytest wiring of the size checks: options, the per-image sizes fixture, and the run's size table.
 
 Each image × platform is measured once per run (across xdist workers); the measurement reaches the
-controller through the tests' user_properties, and the controller writes the size table to the reports
-folder, prints it, and (with --update-size-baseline) rewrites the baseline file.
+controller as the "sizes" area's result (the harness's one results channel), and the controller writes the
+size table to the reports folder, prints it, and (with --update-size-baseline) rewrites the baseline file.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -29,12 +29,26 @@ from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.once import RunOnce
 from reactor_harness.family.discovery import Family, ParentLink
 from reactor_harness.family.policy import FamilyPolicy, PolicyError, load_policy
+from reactor_harness.plugin.results import record_result
 from reactor_harness.plugin.settings import SETTINGS_KEY
 from reactor_harness.plugin.targets import BuiltImage
 from reactor_harness.plugin.workers import is_controller
+from reactor_harness.report.results import AreaResult
 
-SIZES_PROPERTY = "reactor_image_sizes"
 REPORT_NAME = "sizes.md"
+
+
+def sizes_result(row: SizeRow) -> AreaResult:
+    """A measured size row as the "sizes" area's result (its keys are the ones the matrix reads)."""
+    data = {key: value for key, value in row.to_json().items() if key not in {"image", "platform"}}
+    return AreaResult(row.image, row.platform, "sizes", data)
+
+
+def size_row_of(result: AreaResult) -> SizeRow:
+    """The size row a "sizes" result carries (other keys other tests of the area added are left out)."""
+    known = {field.name for field in dataclasses.fields(SizeRow)}
+    data = {key: value for key, value in result.data.items() if key in known}
+    return SizeRow.from_json({**data, "image": result.image, "platform": result.platform})
 
 
 def baseline_path(config: pytest.Config) -> Path:
@@ -55,11 +69,11 @@ class SizeReport:
         self.rows: dict[tuple[str, str], SizeRow] = {}
         self.lines: list[tuple[str, bool]] = []  # (text, is_problem) for the terminal summary
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        for name, value in report.user_properties:
-            if name == SIZES_PROPERTY:
-                row = SizeRow.from_json(json.loads(str(value)))
-                self.rows[(row.image, row.platform)] = row
+    def pytest_reactor_area_result(self, config: pytest.Config, result: AreaResult) -> None:
+        """Keep each image × platform's measured row."""
+        if result.area == "sizes" and "compressed_bytes" in result.data:
+            row = size_row_of(result)
+            self.rows[(row.image, row.platform)] = row
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.rows:
@@ -203,5 +217,5 @@ def image_sizes(
     if problem is not None:
         pytest.fail(problem, pytrace=False)  # outside the except: the report shows the message alone
     request.node.add_report_section("setup", "image sizes", evidence(sizes, size_policy))
-    request.node.user_properties.append((SIZES_PROPERTY, json.dumps(size_row(sizes, size_policy).to_json())))
+    record_result(request.node, sizes_result(size_row(sizes, size_policy)))
     return sizes

@@ -1,114 +1,13 @@
-"""The run report: per-target summaries written by each area, merged into an image × platform matrix.
-
-Every area of the suite (build, sizes, security) records what it found for one image on one platform with
-`write_summary`; the file lands in `<reports_dir>/summary/<image>-<os>-<arch>.<area>.json`, so workers of
-an xdist run never share a file. At the end of the run the controller reads them back (`read_summaries`),
-adds the test outcomes per target, and renders the matrix at the top of the HTML report
-(`render_matrix`) and a compact machine-readable gate summary (`gate_summary`) that a release records
-next to the published image.
-
-Keys each area writes (all optional; the matrix shows what is there and "—" for the rest):
-
-- build: status ("passed" | "failed" | "blocked"), duration_seconds, failed_step, log_tail, log_path
-- sizes: status, compressed_bytes, uncompressed_bytes, budget_bytes, baseline_compressed_bytes,
-  baseline_uncompressed_bytes, layers: [{size_bytes, created_by}]
-- security: status, vulnerabilities: {CRITICAL: n, HIGH: n, ...}, accepted: {SEVERITY: n} or n,
-  secrets: n, misconfigurations: n, findings: [{id, severity, package, installed, fixed, title}]
-"""
+"""The image × platform matrix: check tallies, rows merged from the areas' results, and its HTML."""
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from html import escape
-from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
-from reactor_harness.core.errors import HarnessError
-
-AREAS = ("build", "sizes", "security")
-SUMMARY_DIR = "summary"
-GATE_SUMMARY_FILE = "summary.json"
-GATE_SUMMARY_SCHEMA = 1
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
-# Bulky evidence stays in the per-area files and the HTML report, out of the compact gate summary.
-_EVIDENCE_KEYS = frozenset({"log_tail", "log_path", "layers", "findings"})
-_PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9]+$")
-_EVIDENCE_ROWS = 25
-
-
-class ReportError(HarnessError):
-    """A summary could not be written or read."""
-
-
-def _platform_slug(platform: str) -> str:
-    if not _PLATFORM.match(platform):
-        raise ReportError(f"platform {platform!r} is not of the form os/arch (e.g. linux/arm64)")
-    return platform.replace("/", "-")
-
-
-def summary_path(reports_dir: Path, image: str, platform: str, area: str) -> Path:
-    """Where one area's summary of one image × platform lives."""
-    if area not in AREAS:
-        raise ReportError(f"unknown summary area {area!r}: use one of {', '.join(AREAS)}")
-    if not image or "/" in image:
-        raise ReportError(f"image name {image!r} must be a family image name such as 'base'")
-    return reports_dir / SUMMARY_DIR / f"{image}-{_platform_slug(platform)}.{area}.json"
-
-
-def write_summary(reports_dir: Path, image: str, platform: str, area: str, data: Mapping[str, Any]) -> Path:
-    """Record what one area found for an image × platform; keys merge into what earlier calls wrote.
-
-    Several tests of an area may each contribute keys (one writes the compressed size, another the
-    layers); a file lock keeps concurrent workers from losing each other's keys.
-    """
-    path = summary_path(reports_dir, image, platform, area)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path.with_suffix(".lock")), timeout=60):
-        current: dict[str, Any] = {}
-        if path.exists():
-            current = dict(json.loads(path.read_text(encoding="utf-8")).get("data", {}))
-        current.update(data)
-        record = {"image": image, "platform": platform, "area": area, "data": current}
-        try:
-            text = json.dumps(record, indent=1, sort_keys=True)
-        except (TypeError, ValueError) as error:
-            raise ReportError(f"summary {area} of {image} ({platform}) is not JSON-serialisable: {error}") from error
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    return path
-
-
-def clear_summaries(reports_dir: Path) -> None:
-    """Forget the summaries of an earlier run (the controller calls this as a run starts)."""
-    folder = reports_dir / SUMMARY_DIR
-    if not folder.is_dir():
-        return
-    for path in folder.iterdir():
-        if path.suffix in {".json", ".lock", ".tmp"}:
-            path.unlink(missing_ok=True)
-
-
-def read_summaries(reports_dir: Path) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
-    """Every summary of this run, by (image, platform), then by area."""
-    found: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    folder = reports_dir / SUMMARY_DIR
-    if not folder.is_dir():
-        return found
-    for path in sorted(folder.glob("*.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            key = (str(record["image"]), str(record["platform"]))
-            found.setdefault(key, {})[str(record["area"])] = dict(record["data"])
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ReportError(f"unreadable summary {path}: {error}; delete it and rerun the suite") from error
-    return found
 
 
 @dataclass
@@ -199,7 +98,8 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes}m {rest:02d}s" if minutes else f"{rest}s"
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """A JSON value as a number, or None if it is not one (booleans are not numbers)."""
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
@@ -225,7 +125,7 @@ def _build_cell(data: Mapping[str, Any] | None) -> str:
     if not data:
         return _not_run()
     status = str(data.get("status", "unknown"))
-    detail = format_duration(_number(data.get("duration_seconds")))
+    detail = format_duration(number(data.get("duration_seconds")))
     if data.get("failed_step"):
         detail += f"<br>{escape(str(data['failed_step'])[:120])}"
     return _cell(_status_class(status), escape(status), detail)
@@ -243,16 +143,16 @@ def _delta(current: float | None, baseline: float | None) -> str:
 def _size_cell(data: Mapping[str, Any] | None) -> str:
     if not data:
         return _not_run()
-    compressed = _number(data.get("compressed_bytes"))
-    budget = _number(data.get("budget_bytes"))
+    compressed = number(data.get("compressed_bytes"))
+    budget = number(data.get("budget_bytes"))
     main = format_bytes(compressed) + (f" / {format_bytes(budget)}" if budget is not None else "")
     status = data.get("status")
     if status is None and compressed is not None and budget is not None:
         status = "passed" if compressed < budget else "failed"
     detail = "<br>".join(
         [
-            escape(_delta(compressed, _number(data.get("baseline_compressed_bytes")))),
-            f"uncompressed {format_bytes(_number(data.get('uncompressed_bytes')))}",
+            escape(_delta(compressed, number(data.get("baseline_compressed_bytes")))),
+            f"uncompressed {format_bytes(number(data.get('uncompressed_bytes')))}",
         ]
     )
     return _cell(_status_class(status), main, detail)
@@ -363,79 +263,3 @@ def render_matrix(rows: Sequence[MatrixRow], exit_status: int | None = None) -> 
         f"<tbody>{''.join(body)}</tbody></table>"
     )
     return _STYLE + heading + gate + table
-
-
-# -- evidence for a failing test ------------------------------------------------------------------
-
-
-def evidence_html(area: str, data: Mapping[str, Any]) -> str:
-    """What an area found, as HTML to attach to a failing test: log tail, layer breakdown, findings."""
-    title = f"<h4>{escape(area)} evidence</h4>"
-    if area == "build":
-        lines = [f"status: {data.get('status', 'unknown')}"]
-        if data.get("failed_step"):
-            lines.append(f"failing step: {data['failed_step']}")
-        if data.get("log_path"):
-            lines.append(f"full log: {data['log_path']}")
-        return title + f"<pre>{escape(chr(10).join(lines))}\n\n{escape(str(data.get('log_tail', '')))}</pre>"
-    if area == "sizes":
-        layers = [layer for layer in data.get("layers", []) if isinstance(layer, Mapping)]
-        layers.sort(key=lambda layer: -(_number(layer.get("size_bytes")) or 0))
-        rows = "".join(
-            f"<tr><td>{format_bytes(_number(layer.get('size_bytes')))}</td>"
-            f"<td>{escape(str(layer.get('created_by', ''))[:200])}</td></tr>"
-            for layer in layers[:_EVIDENCE_ROWS]
-        )
-        summary = escape(
-            ", ".join(
-                f"{label} {format_bytes(_number(data.get(key)))}"
-                for label, key in (
-                    ("compressed", "compressed_bytes"),
-                    ("budget", "budget_bytes"),
-                    ("uncompressed", "uncompressed_bytes"),
-                )
-            )
-        )
-        return title + f"<p>{summary}</p><table><tr><th>size</th><th>created by</th></tr>{rows}</table>"
-    if area == "security":
-        findings = [finding for finding in data.get("findings", []) if isinstance(finding, Mapping)]
-        rank = {severity: index for index, severity in enumerate(SEVERITIES)}
-        findings.sort(key=lambda finding: rank.get(str(finding.get("severity", "")).upper(), len(rank)))
-        columns = ("id", "severity", "package", "installed", "fixed", "title")
-        head = "".join(f"<th>{column}</th>" for column in columns)
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{escape(str(finding.get(column, '')))}</td>" for column in columns) + "</tr>"
-            for finding in findings[:_EVIDENCE_ROWS]
-        )
-        more = f"<p>… {len(findings) - _EVIDENCE_ROWS} more findings</p>" if len(findings) > _EVIDENCE_ROWS else ""
-        return title + f"<table><tr>{head}</tr>{rows}</table>{more}"
-    return title + f"<pre>{escape(json.dumps(dict(data), indent=1))}</pre>"
-
-
-# -- the gate summary -----------------------------------------------------------------------------
-
-
-def gate_summary(rows: Iterable[MatrixRow], exit_status: int, run_id: str) -> dict[str, Any]:
-    """The run's result in compact JSON: what a release records next to the image it publishes."""
-    targets = []
-    for row in rows:
-        entry: dict[str, Any] = {"image": row.image, "platform": row.platform, "ok": row.ok}
-        entry["checks"] = row.checks.to_json()
-        for area, data in sorted(row.areas.items()):
-            entry[area] = {key: value for key, value in data.items() if key not in _EVIDENCE_KEYS}
-        targets.append(entry)
-    return {
-        "schema": GATE_SUMMARY_SCHEMA,
-        "run_id": run_id,
-        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
-        "exit_status": int(exit_status),
-        "passed": int(exit_status) == 0 and all(target["ok"] for target in targets),
-        "targets": targets,
-    }
-
-
-def write_gate_summary(reports_dir: Path, summary: Mapping[str, Any]) -> Path:
-    path = reports_dir / GATE_SUMMARY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=1, sort_keys=True), encoding="utf-8")
-    return path
