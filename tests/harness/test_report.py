@@ -293,3 +293,59 @@ def test_the_matrix_renders_in_a_browser(finished_run, tmp_path, harness_setting
     shot = _chromium_run(browser, tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1400,900", page)
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert screenshot.stat().st_size > 10_000, "the screenshot is (nearly) empty"
+
+
+LISTENER = """
+import json
+import pytest
+from reactor_harness.plugin.results import record_result
+from reactor_harness.report.results import AreaResult
+
+SEEN = []
+
+def pytest_reactor_area_result(config, result):
+    SEEN.append([result.image, result.platform, result.area, dict(result.data)])
+
+def pytest_reactor_build_finished(config, result):
+    SEEN.append(["build-finished", result.image, result.platform])
+
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):
+        (session.config.rootpath / "seen.json").write_text(json.dumps(sorted(SEEN)))
+"""
+
+RECORDING = """
+import pytest
+from reactor_harness.plugin.results import record_result
+from reactor_harness.report.results import AreaResult
+
+pytestmark = pytest.mark.family
+
+def test_records(target, request):
+    record_result(request.node, AreaResult(target.image, str(target.platform), "build", {"status": "passed"}))
+    record_result(request.node, AreaResult(target.image, str(target.platform), "sizes", {"compressed_bytes": 7}))
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["without xdist", "with -n 2"])
+def test_results_reach_the_controller_the_same_way_with_and_without_xdist(pytester, monkeypatch, workers):
+    """Each recorded result reaches the controller's hook listeners once, with and without xdist."""
+    for name in ("CI", "REACTOR_PLATFORMS", "REACTOR_IMAGES"):
+        monkeypatch.delenv(name, raising=False)
+    (pytester.path / "images" / "tiny").mkdir(parents=True)
+    (pytester.path / "images" / "tiny" / "Dockerfile").write_text("FROM scratch\n")
+    pytester.makeconftest(LISTENER)
+    pytester.makepyfile(test_recording=RECORDING)
+    result = pytester.runpytest("-p", "no:pytest11.testinfra", "-p", "no:cacheprovider", "--platform", "all", *workers)
+    result.assert_outcomes(passed=2)
+    seen = json.loads((pytester.path / "seen.json").read_text())
+    assert seen == sorted(
+        [
+            ["build-finished", "tiny", "linux/amd64"],
+            ["build-finished", "tiny", "linux/arm64"],
+            ["tiny", "linux/amd64", "build", {"status": "passed"}],
+            ["tiny", "linux/amd64", "sizes", {"compressed_bytes": 7}],
+            ["tiny", "linux/arm64", "build", {"status": "passed"}],
+            ["tiny", "linux/arm64", "sizes", {"compressed_bytes": 7}],
+        ]
+    )

@@ -71,7 +71,7 @@ class SizeReport:
 
     def pytest_reactor_area_result(self, config: pytest.Config, result: AreaResult) -> None:
         """Keep each image × platform's measured row."""
-        if result.area == "sizes" and "compressed_bytes" in result.data:
+        if result.area == "sizes" and {"compressed_bytes", "uncompressed_bytes", "budget_bytes"} <= set(result.data):
             row = size_row_of(result)
             self.rows[(row.image, row.platform)] = row
 
