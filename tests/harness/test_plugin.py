@@ -131,3 +131,33 @@ def test_ini_values_set_the_images_and_reports_folders(suite):
     suite.makeini("[pytest]\nreactor_images_dir = family\nreactor_reports_dir = out\n")
     result = run(suite, "--collect-only", "--platform", "linux/amd64")
     result.stdout.fnmatch_lines([f"*reports in {suite.path / 'out'}", "*test_needs_the_image[[]base-linux/amd64[]]*"])
+
+
+def test_importing_the_library_imports_no_pytest_and_every_public_name_loads():
+    """`import reactor_harness` stays free of pytest; each name in __all__ resolves to its module's object."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, reactor_harness as r\n"
+        "assert 'pytest' not in sys.modules, 'import reactor_harness imported pytest'\n"
+        "missing = [n for n in r.__all__ if getattr(r, n, None) is None]\n"
+        "assert not missing, missing\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_no_sub_plugin_imports_from_the_entry_point():
+    """The entry point only lists sub-plugins; none of them imports a name back from it."""
+    from pathlib import Path
+
+    import reactor_harness.plugin as plugin_package
+
+    folder = Path(plugin_package.__file__).parent
+    offenders = [
+        path.name
+        for path in sorted(folder.glob("*.py"))
+        if path.name != "entry.py" and "reactor_harness.plugin.entry" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []

@@ -5,3 +5,6 @@ against their budgets and baseline, `security` runs Trivy and applies the gate. 
 output into typed results; the pytest plugin decides how a result becomes a pass, skip or failure."""
 
 from __future__ import annotations
+
+# The modules of this subpackage (import them by name; nothing is re-exported here).
+__all__ = ["hadolint", "rules", "security", "sizes"]

@@ -6,3 +6,6 @@ the once-per-run guard shared by xdist workers (`once`), platform parsing and em
 here knows about images, policy or pytest."""
 
 from __future__ import annotations
+
+# The modules of this subpackage (import them by name; nothing is re-exported here).
+__all__ = ["containers", "engine", "environment", "errors", "once", "platforms"]

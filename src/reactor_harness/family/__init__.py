@@ -5,3 +5,6 @@ It owns the Dockerfile model (`dockerfile`), discovering the family from `images
 generated versions table (`versions_table`). It reads files only: no engine, no pytest."""
 
 from __future__ import annotations
+
+# The modules of this subpackage (import them by name; nothing is re-exported here).
+__all__ = ["discovery", "dockerfile", "pins", "policy", "versions_table"]

@@ -4,3 +4,21 @@
 from the entry point: shared names live in their own modules."""
 
 from __future__ import annotations
+
+# The modules of this subpackage (import them by name; nothing is re-exported here).
+__all__ = [
+    "cleanup",
+    "collection",
+    "entry",
+    "fixtures",
+    "hooks",
+    "outcomes",
+    "progress",
+    "report",
+    "results",
+    "security",
+    "settings",
+    "sizes",
+    "targets",
+    "workers",
+]

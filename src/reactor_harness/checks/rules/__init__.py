@@ -1,6 +1,6 @@
 """The project's own Dockerfile rules: each a plain function over one parsed Dockerfile, each with an id.
 
-`check(context)` runs every rule; `family_contexts(family)` gives each image of the family its context.
+`check(context)` runs every rule; `family_contexts(family, policy)` gives each image of the family its context.
 A finding names file, line, rule and fix; `python -m reactor_harness.checks.rules` prints them for every image.
 """
 
