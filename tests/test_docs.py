@@ -1,10 +1,12 @@
-"""The documentation keeps up with the pins: README.md's version tables match the Dockerfiles and lock files."""
+"""The documentation keeps up with the sources: README.md's version tables match the pins, and its policy
+table is the policy file."""
 
 from __future__ import annotations
 
 import pytest
 
 from reactor_harness.family import versions_table
+from reactor_harness.family.policy import policy_table
 
 
 def test_readme_version_tables_match_the_pins(family, harness_settings):
@@ -16,3 +18,17 @@ def test_readme_version_tables_match_the_pins(family, harness_settings):
         problems = [str(error)]
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+def test_readme_policy_table_is_the_policy_file(harness_settings, family_policy):
+    """README.md's policy table is the one images/policy.toml renders to; a change to either without the
+    other fails, showing the table to paste."""
+    readme = (harness_settings.root / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- policy:start -->\n", "<!-- policy:end -->"
+    assert start in readme, "README.md lost its policy:start marker"
+    assert end in readme, "README.md lost its policy:end marker"
+    shown = readme[readme.index(start) + len(start) : readme.index(end)]
+    expected = policy_table(family_policy)
+    assert shown == expected, (
+        f"README.md's policy table disagrees with {family_policy.path}; it should read:\n{expected}"
+    )

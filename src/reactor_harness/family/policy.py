@@ -103,3 +103,30 @@ def load_policy(images_dir: Path) -> FamilyPolicy:
     except OSError as error:
         raise PolicyError(f"cannot read the family policy {path}: {error}; commit an images/{POLICY_FILE}") from error
     return parse_policy(text, path)
+
+
+def policy_table(policy: FamilyPolicy) -> str:
+    """The policy as the README's Markdown table (tests/test_docs.py checks the README carries it verbatim)."""
+
+    def mb(size: int) -> str:
+        return f"{size / MB:g} MB"
+
+    budgets = ", ".join(f"{image} {mb(size)}" for image, size in sorted(policy.budgets.items()))
+    limits = ", ".join(f"{image} {limit}" for image, limit in sorted(policy.layer_limits.items()))
+    rows = [
+        ("non-root user every image ends on", f"`{policy.user}` (UID/GID {policy.uid})", "`[user]`"),
+        ("layers (RUN/COPY/ADD) of each final stage, at most", limits, "`[layers]`"),
+        ("compressed size budget", f"{budgets}, every other image {mb(policy.default_budget)}", "`[sizes]`"),
+        ("compressed growth over the baseline that fails", f"{policy.growth_limit:.0%}", "`[sizes] growth_limit`"),
+        ("shrinking that is reported", f"{policy.shrink_notice:.0%}", "`[sizes] shrink_notice`"),
+        (
+            "deleted or overwritten bytes an image's own layers may ship",
+            mb(policy.waste_limit),
+            "`[sizes] waste_limit_mb`",
+        ),
+        ("files listed as large above", mb(policy.large_file), "`[sizes] large_file_mb`"),
+        ("severities that fail the security gate", ", ".join(policy.gated_severities), "`[security]`"),
+    ]
+    lines = ["| policy | value | in `images/policy.toml` |", "| --- | --- | --- |"]
+    lines += [f"| {what} | {value} | {key} |" for what, value, key in rows]
+    return "\n".join(lines) + "\n"
