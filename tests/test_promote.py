@@ -29,7 +29,8 @@ from reactor_harness.release.promote import (
 )
 from reactor_harness.release.registry import INDEX_TYPES, Registry, Repository
 from reactor_harness.release.tags import tags_for
-from reactor_harness.report.matrix import CheckTally, gate_summary, matrix_rows
+from reactor_harness.report.gate import gate_summary
+from reactor_harness.report.matrix import CheckTally, matrix_rows
 
 SAMPLE = Path(__file__).parent / "samples" / "tiny"
 PLATFORMS = (Platform("linux", "amd64"), Platform("linux", "arm64"))
