@@ -98,20 +98,32 @@ def test_entrypoint_stops_promptly_on_sigterm(engine, built_image, harness_setti
 
 
 def test_entrypoint_opens_a_login_shell_on_a_tty(engine, built_image, harness_settings):
-    """With a TTY and no command, the entrypoint becomes `bash -l` (tini's child), not the idle loop."""
+    """With a TTY and no command, the entrypoint becomes `bash -l` (tini's child), not the idle loop.
+
+    The process is identified by what it is (its comm, and its argv ending in `bash -l`), not by its whole
+    command line: under Debian's qemu binfmt handler that line starts with the emulator.
+    """
     container_id = engine.run_detached(
         built_image.tag,
         platform=str(built_image.platform),
         labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
         tty=True,
     )
+    # Prints tini's child as `comm|argv` with the argv's NULs as spaces.
+    describe_child = (
+        'pid=$(ps -o pid= --ppid 1 | head -n 1 | tr -d " "); [ -n "$pid" ] || exit 1; '
+        'printf "%s|%s" "$(cat /proc/$pid/comm)" "$(tr "\\0" " " < /proc/$pid/cmdline)"'
+    )
     try:
 
         def init_child() -> tuple[bool, str]:
-            result = engine.exec(container_id, ["ps", "-o", "args=", "--ppid", "1"])
-            return result.succeeded and result.stdout.strip() != "", result.stdout.strip() or result.describe()
+            result = engine.exec(container_id, ["sh", "-c", describe_child])
+            return result.succeeded and "|" in result.stdout, result.stdout.strip() or result.describe()
 
         child = wait_until(init_child, timeout=60, what=f"{built_image}: the entrypoint on a TTY")
-        assert child == "bash -l", f"{built_image}: tini's child on a TTY is {child!r}"
+        comm, _, argv = child.partition("|")
+        problem = f"{built_image}: tini's child on a TTY is {comm!r} running {argv!r}, not `bash -l`"
+        assert comm == "bash", problem
+        assert argv.split()[-2:] == ["bash", "-l"], problem
     finally:
         engine.remove_containers([container_id])

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pin_probes import LOCK_TOOL_PROBES, locked_versions
 from reactor_harness.core.engine import assert_succeeded
-from reactor_harness.family.pins import VersionProbe
-from reactor_harness.family.versions_table import package_lock_rows
 
 pytestmark = pytest.mark.image("node")
 
@@ -18,14 +17,7 @@ SAMPLE = Path(__file__).parent / "samples" / "node" / "hello"
 TOOLS_DIR = "/opt/node-tools"
 GREETING = "hello, reactor; hello, reactor"
 
-# The command-line tools of package.json, and how each shows its version.
-TOOL_PROBES = {
-    "typescript": VersionProbe("tsc --version", r"^Version (\S+)$"),
-    "eslint": VersionProbe("eslint --version", r"^v(\S+)$"),
-    "prettier": VersionProbe("prettier --version", r"^(\S+)$"),
-    "tsx": VersionProbe("tsx --version", r"^tsx v(\S+)$"),
-    "npm-check-updates": VersionProbe("ncu --version", r"^(\S+)$"),
-}
+TOOL_PROBES = LOCK_TOOL_PROBES["node"]
 # Libraries with no command: a project's CommonJS config loads them through NODE_PATH (the eslint test
 # below does), and the installed-tree check proves their versions.
 LIBRARIES = {"@eslint/js", "typescript-eslint", "globals"}
@@ -51,7 +43,7 @@ console.log(JSON.stringify(found));
 
 def _locked_tools(family) -> dict[str, str]:
     """The versions package-lock.json gives the packages package.json names."""
-    return {row.tool: row.version for row in package_lock_rows("node", family["node"].directory)}
+    return locked_versions(family, "node")
 
 
 def _lock(family) -> dict:

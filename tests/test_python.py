@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pin_probes import LOCK_TOOL_PROBES, locked_versions, normalise_distribution
 from reactor_harness.core.engine import assert_failed, assert_succeeded
-from reactor_harness.family.pins import (
-    VersionProbe,
-)
 from reactor_harness.family.versions_table import requirements_rows
 
 pytestmark = pytest.mark.image("python")
@@ -22,28 +20,18 @@ SAMPLE = Path(__file__).parent / "samples" / "python" / "calc"
 LOCK_NAME = "requirements.txt"
 TOOLS_PYTHON = "/opt/python-tools/venv/bin/python"
 
-# The command-line tools of the lock's top-level packages, and how each shows its version.
-TOOL_PROBES = {
-    "uv": VersionProbe("uv --version", r"^uv (\S+)"),
-    "ruff": VersionProbe("ruff --version", r"^ruff (\S+)"),
-    "mypy": VersionProbe("mypy --version", r"^mypy (\S+)"),
-    "pytest": VersionProbe("pytest --version", r"^pytest (\S+)"),
-    "ipython": VersionProbe("ipython --version", r"^(\S+)$"),
-    "pre-commit": VersionProbe("pre-commit --version", r"^pre-commit (\S+)"),
-}
+TOOL_PROBES = LOCK_TOOL_PROBES["python"]
 # Top-level packages with no command of their own: the venv check proves their version, and a test
 # below proves each one works.
 PLUGINS = {"pytest-cov"}
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+_normalise = normalise_distribution
 
 
 def _top_level_pins(family) -> dict[str, str]:
     """The lock's versions of the packages requirements.in names (the tools the image promises)."""
-    rows = requirements_rows("python", family["python"].directory)
-    return {_normalise(row.tool): row.version for row in rows}
+    return locked_versions(family, "python")
 
 
 def _every_locked_pin(family, scratch: Path) -> dict[str, str]:

@@ -41,11 +41,13 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
         (10, "version-annotated", "annotation of GIT_VERSION is on line 10, not directly above the ARG"),
         (15, "version-annotated", "ARG FORMATTER_VERSION=2.0 pins a version inside a stage"),
         (16, "version-annotated", "ENV GO_VERSION=1.26.1 types a version"),
+        (16, "environment-recorded", "ENV sets GO_VERSION but no later `reactor-env record` names it"),
     ],
     "version-annotated--malformed": [(2, "version-annotated", "malformed Renovate annotation")],
     "no-latest": [
         (1, "no-latest", "ARG DEBIAN_IMAGE defaults to debian:latest"),
         (4, "no-latest", "ENV TOOL_CHANNEL is latest"),
+        (4, "environment-recorded", "ENV sets TOOL_CHANNEL but no later `reactor-env record` names it"),
         (5, "no-latest", "example.org/tool/cmd/tool@latest, whatever is newest"),
         (5, "install-pinned", "tool@latest with the version typed in the RUN"),  # both rules see it
     ],
@@ -59,6 +61,11 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
         (4, "from-build-arg", "builds FROM the family image base by a literal reference (reactor/base:1.0)"),
     ],
     "final-user": [(4, "final-user", "ends as user root, not claude")],
+    "environment-recorded": [
+        (5, "environment-recorded", "ENV sets TOOL_HOME but no later `reactor-env record` names it"),
+        (6, "environment-recorded", "records STRAY, which no ENV before it in the final stage sets"),
+        (7, "environment-recorded", "ENV sets LATE but no later `reactor-env record` names it"),
+    ],
     "final-user--inherits-root": [(3, "final-user", "sets no USER, so the image runs as root")],
     "layer-limit": [(3, "layer-limit", "4 layers (RUN@4, RUN@5, COPY@6, RUN@7), over the limit of 3")],
     "comment-version": [

@@ -311,11 +311,37 @@ class Engine:
         network: str = "none",
         environment: Mapping[str, str] | None = None,
         volumes: Sequence[str] = (),
+        user: str | None = None,
         timeout: float = 300.0,
     ) -> CommandResult:
         """Run a command in a fresh container and remove it; the command's result."""
-        options = _run_options(platform, labels, network, environment, volumes, None)
+        options = _run_options(platform, labels, network, environment, volumes, user)
         return self.call("run", "--rm", *options, image, *command, timeout=timeout)
+
+    def terminal_run_command(
+        self,
+        image: str,
+        *,
+        platform: str,
+        labels: Mapping[str, str],
+        network: str = "none",
+        environment: Mapping[str, str] | None = None,
+        volumes: Sequence[str] = (),
+        user: str | None = None,
+        command: Sequence[str] = (),
+    ) -> tuple[str, ...]:
+        """The `docker run -it --rm` a person types, for a caller that runs it on a pseudo-terminal."""
+        options = _run_options(platform, labels, network, environment, volumes, user)
+        return (self.client.path, "run", "-it", "--rm", *options, image, *command)
+
+    def terminal_exec_command(self, container: str, argv: Sequence[str]) -> tuple[str, ...]:
+        """The `docker exec -it` a person types, for a caller that runs it on a pseudo-terminal."""
+        return (self.client.path, "exec", "-it", container, *argv)
+
+    @property
+    def client_environment(self) -> dict[str, str]:
+        """The environment the docker CLI runs with (for commands run outside `call`, on a terminal)."""
+        return dict(self._environment)
 
     def exec(
         self,

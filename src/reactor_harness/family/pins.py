@@ -17,6 +17,12 @@ class VersionProbe:
 
     command: str
     pattern: str
+    binary: str | None = None  # the program the probe runs, where it is not the command's first word
+
+    @property
+    def program(self) -> str:
+        """The command the probe runs: what must resolve on PATH for the tool to be usable."""
+        return self.binary or self.command.split()[0]
 
     def extract(self, output: str) -> str | None:
         match = re.search(self.pattern, output, re.MULTILINE)

@@ -52,11 +52,12 @@ ARG CURL_VERSION
 ARG GIT_VERSION
 ARG CA_CERTIFICATES_VERSION
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ENV LANG=C.UTF-8
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
          "ca-certificates=${CA_CERTIFICATES_VERSION}*" "curl=${CURL_VERSION}-*" "git=${GIT_VERSION}-*" \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --uid 1000 --create-home claude 2>&1
+    && useradd --uid 1000 --create-home claude 2>&1 \
+    && reactor-env record LANG
 COPY --from=fetch /usr/local/bin/ /usr/local/bin/
-ENV LANG=C.UTF-8
 USER claude:claude

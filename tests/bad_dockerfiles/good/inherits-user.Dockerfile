@@ -3,4 +3,3 @@ ARG BASE_IMAGE=reactor/base:latest
 
 FROM ${BASE_IMAGE}
 COPY shared/entrypoint.sh /usr/local/bin/entrypoint
-ENV LANG=C.UTF-8

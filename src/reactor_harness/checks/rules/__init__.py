@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from reactor_harness.checks.rules import apt, comments, downloads, image, versions
+from reactor_harness.checks.rules import apt, comments, downloads, environment, image, versions
 from reactor_harness.checks.rules.model import Finding, Rule, RuleContext
 from reactor_harness.family.discovery import Family
 from reactor_harness.family.policy import FamilyPolicy
@@ -40,6 +40,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("final-user", "the image ends as the non-root user", image.check_final_user),
     Rule("layer-limit", "the final stage stays within its declared layer limit", image.check_layer_limit),
+    Rule(
+        "environment-recorded",
+        "every name the final stage sets with ENV is recorded for login shells and sudo (reactor-env record)",
+        environment.check_environment_recorded,
+    ),
     Rule(
         "comment-version",
         "a comment naming a version agrees with the pin it describes",
