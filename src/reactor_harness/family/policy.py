@@ -17,7 +17,7 @@ from reactor_harness.core.errors import HarnessError
 
 POLICY_FILE = "policy.toml"
 MB = 1_000_000
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")  # Trivy's, most severe first
 
 
 class PolicyError(HarnessError):

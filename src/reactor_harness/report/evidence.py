@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from reactor_harness.report.matrix import SEVERITIES, format_bytes, number
+from reactor_harness.family.policy import SEVERITIES
+from reactor_harness.report.matrix import format_bytes, number
 
 _EVIDENCE_ROWS = 25
 
