@@ -8,4 +8,4 @@ here knows about images, policy or pytest."""
 from __future__ import annotations
 
 # The modules of this subpackage (import them by name; nothing is re-exported here).
-__all__ = ["containers", "engine", "environment", "errors", "once", "platforms"]
+__all__ = ["client", "containers", "engine", "environment", "errors", "once", "platforms"]
