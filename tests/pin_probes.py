@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from reactor_harness.family import Family
-from reactor_harness.pins import VersionProbe
-from reactor_harness.versions_table import package_lock_rows, requirements_rows
+from reactor_harness.family.discovery import Family
+from reactor_harness.family.pins import VersionProbe
+from reactor_harness.family.versions_table import package_lock_rows, requirements_rows
 
 BASE = {
     "NODE_VERSION": VersionProbe("node --version", r"^v(\S+)$"),

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.containers import run_labels, wait_until
-from reactor_harness.engine import assert_succeeded
-from reactor_harness.platforms import ELF_MACHINE, elf_machine
+from reactor_harness.core.containers import run_labels, wait_until
+from reactor_harness.core.engine import assert_succeeded
+from reactor_harness.core.platforms import ELF_MACHINE, elf_machine
 
 pytestmark = pytest.mark.image("base")
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from reactor_harness import hadolint
-from reactor_harness.plugin import SETTINGS_KEY
-from reactor_harness.rules import check, family_contexts
-from reactor_harness.rules.policy import LAYER_LIMITS
+from reactor_harness.checks import hadolint
+from reactor_harness.checks.rules import check, family_contexts
+from reactor_harness.plugin.settings import SETTINGS_KEY
 
 
 def pytest_generate_tests(metafunc):
@@ -35,9 +34,9 @@ def test_hadolint_finds_nothing(family, image_name, hadolint_config):
         pytest.fail("\n".join(map(str, run.findings)), pytrace=False)
 
 
-def test_project_rules_find_nothing(family, image_name):
+def test_project_rules_find_nothing(family, image_name, family_policy):
     """The project's own rules (pins, downloads, apt hygiene, user, layers, comments) find nothing."""
-    findings = check(family_contexts(family)[image_name])
+    findings = check(family_contexts(family, family_policy)[image_name])
     if findings:
         pytest.fail("\n".join(map(str, findings)), pytrace=False)
 
@@ -50,7 +49,7 @@ def test_every_ignored_hadolint_rule_says_why(hadolint_config):
         pytest.fail("ignored without a reason (add a comment saying why):\n" + "\n".join(unexplained), pytrace=False)
 
 
-def test_layer_limits_name_only_family_images(family):
-    """LAYER_LIMITS declares limits for images that exist (a stale entry guards nothing)."""
-    stale = sorted(set(LAYER_LIMITS) - set(family.images))
-    assert not stale, f"LAYER_LIMITS in reactor_harness/rules/policy.py names images that do not exist: {stale}"
+def test_layer_limits_name_only_family_images(family, family_policy):
+    """images/policy.toml [layers] declares limits for images that exist (a stale entry guards nothing)."""
+    stale = sorted(set(family_policy.layer_limits) - set(family.images))
+    assert not stale, f"[layers] in {family_policy.path} names images that do not exist: {stale}"

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from reactor_harness.containers import run_labels, wait_until
-from reactor_harness.engine import assert_succeeded
+from reactor_harness.core.containers import run_labels, wait_until
+from reactor_harness.core.engine import assert_succeeded
 
 pytestmark = pytest.mark.family
 

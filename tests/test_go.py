@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.engine import assert_succeeded
-from reactor_harness.platforms import ELF_MACHINE, elf_machine
+from reactor_harness.core.engine import assert_succeeded
+from reactor_harness.core.platforms import ELF_MACHINE, elf_machine
 
 pytestmark = pytest.mark.image("go")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pin_probes import LOCK_TOOL_PROBES, locked_versions
-from reactor_harness.engine import assert_succeeded
+from reactor_harness.core.engine import assert_succeeded
 
 pytestmark = pytest.mark.image("node")
 

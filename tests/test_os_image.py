@@ -3,9 +3,9 @@ platform, with the right architecture and the size of the official slim image.""
 
 from __future__ import annotations
 
-from reactor_harness.family import ExternalBase
-from reactor_harness.platforms import why_unrunnable
-from reactor_harness.plugin import skip_or_fail
+from reactor_harness.core.platforms import why_unrunnable
+from reactor_harness.family.discovery import ExternalBase
+from reactor_harness.plugin.outcomes import skip_or_fail
 
 # The official debian:trixie-slim for linux/amd64 is ~78 MB uncompressed (MB = 10^6 bytes); a bootstrapped
 # slim rootfs must stay within 10% of it. No official arm64 figure was measured here, so arm64 is held

@@ -6,8 +6,13 @@ from __future__ import annotations
 import pytest
 
 from pin_probes import VERSION_PROBES
-from reactor_harness.engine import assert_succeeded
-from reactor_harness.pins import debian_pins_in_final_image, debian_version_matches, unchecked_pins, unknown_probes
+from reactor_harness.core.engine import assert_succeeded
+from reactor_harness.family.pins import (
+    debian_pins_in_final_image,
+    debian_version_matches,
+    unchecked_pins,
+    unknown_probes,
+)
 
 
 def test_every_pin_has_a_check(family):

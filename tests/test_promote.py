@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from reactor_harness.build import local_tag
-from reactor_harness.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, assert_succeeded
-from reactor_harness.errors import HarnessError
-from reactor_harness.platforms import Platform
-from reactor_harness.plugin import skip_or_fail
-from reactor_harness.promote import (
+from local_registry import DOCKER_REGISTRY_BINARY, local_registry
+from reactor_harness.build.builder import local_tag
+from reactor_harness.core.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, assert_succeeded
+from reactor_harness.core.errors import HarnessError
+from reactor_harness.core.platforms import Platform
+from reactor_harness.plugin.outcomes import skip_or_fail
+from reactor_harness.release.commands import run
+from reactor_harness.release.promote import (
     GATE_ARTIFACT_TYPE,
     ReleaseError,
     UnverifiedBuild,
@@ -25,10 +27,10 @@ from reactor_harness.promote import (
     promote,
     publish_index,
 )
-from reactor_harness.registry import DOCKER_REGISTRY_BINARY, INDEX_TYPES, Registry, Repository, local_registry
-from reactor_harness.release import run
-from reactor_harness.report import CheckTally, gate_summary, matrix_rows
-from reactor_harness.tags import tags_for
+from reactor_harness.release.registry import INDEX_TYPES, Registry, Repository
+from reactor_harness.release.tags import tags_for
+from reactor_harness.report.gate import gate_summary
+from reactor_harness.report.matrix import CheckTally, matrix_rows
 
 SAMPLE = Path(__file__).parent / "samples" / "tiny"
 PLATFORMS = (Platform("linux", "amd64"), Platform("linux", "arm64"))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from pin_probes import LOCK_TOOL_PROBES, locked_versions, normalise_distribution
-from reactor_harness.engine import assert_failed, assert_succeeded
-from reactor_harness.versions_table import requirements_rows
+from reactor_harness.core.engine import assert_failed, assert_succeeded
+from reactor_harness.family.versions_table import requirements_rows
 
 pytestmark = pytest.mark.image("python")
 

@@ -18,27 +18,29 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.plugin_security import skip_unless_vulnerability_db
-from reactor_harness.security import (
-    Acceptance,
-    IgnoreFile,
-    acceptance_problems,
+from reactor_harness.checks.security.accepted import Acceptance, IgnoreFile, acceptance_problems
+from reactor_harness.checks.security.findings import Report
+from reactor_harness.checks.security.gate import (
     blocking_misconfigurations,
     blocking_secrets,
     blocking_vulnerabilities,
     describe_misconfigurations,
     describe_secrets,
     describe_vulnerabilities,
-    image_of_dockerfile,
     stale_acceptances,
     stale_verdict,
     used_acceptances,
-    write_ignore_file,
 )
-from reactor_harness.trivy import WHEEL_DISTRIBUTION, ImageScan, Report, Trivy, pinned_version
-from reactor_harness.trivydb import Advisory, installed_sources, write_trivy_db
+from reactor_harness.checks.security.scan import image_of_dockerfile
+from reactor_harness.checks.security.trivy import WHEEL_DISTRIBUTION, ImageScan, Trivy, pinned_version
+from reactor_harness.family.policy import load_policy
+from reactor_harness.plugin.security import skip_unless_vulnerability_db
+from trivy_ignorefile import write_ignore_file
+from trivydb import Advisory, installed_sources, write_trivy_db
 
 TODAY = dt.datetime.now(dt.UTC).date()
+# The severities the family's policy gates on (images/policy.toml), for the offline proofs below.
+GATED = load_policy(Path(__file__).parent.parent / "images").gated_severities
 
 
 class StaleAcceptanceWarning(UserWarning):
@@ -50,12 +52,14 @@ class StaleAcceptanceWarning(UserWarning):
 
 @pytest.mark.family
 def test_no_unaccepted_high_or_critical_vulnerability(
-    built_image, security_scan, vulnerability_db, security_settings, parent_layers
+    built_image, security_scan, vulnerability_db, security_settings, parent_layers, family_policy
 ):
     """A HIGH or CRITICAL vulnerability fails, fixed or not, unless .trivyignore.yaml accepts it."""
     skip_unless_vulnerability_db(vulnerability_db, security_settings)
     assert security_scan.record.vulnerability_db, f"{built_image}: the scan ran without the vulnerability scanner"
-    blocking = blocking_vulnerabilities(security_scan.report, ignore_unfixed=security_settings.ignore_unfixed)
+    blocking = blocking_vulnerabilities(
+        security_scan.report, severities=family_policy.gated_severities, ignore_unfixed=security_settings.ignore_unfixed
+    )
     assert not blocking, (
         f"{built_image}: {describe_vulnerabilities(blocking, parent_layers)}\n"
         f"fix them (update the package pin or the parent), or accept each in {security_settings.ignorefile.name} "
@@ -74,9 +78,9 @@ def test_no_secret_in_the_image(built_image, security_scan, parent_layers):
 
 
 @pytest.mark.family
-def test_image_config_has_no_high_or_critical_misconfiguration(built_image, security_scan):
+def test_image_config_has_no_high_or_critical_misconfiguration(built_image, security_scan, family_policy):
     """Trivy's checks of the image config (user, ports, history) find nothing HIGH or CRITICAL."""
-    findings = blocking_misconfigurations(security_scan.report)
+    findings = blocking_misconfigurations(security_scan.report, severities=family_policy.gated_severities)
     assert not findings, f"{built_image}:\n{describe_misconfigurations(findings)}"
 
 
@@ -97,12 +101,12 @@ def test_sarif_and_sbom_are_written(built_image, security_scan):
 # -- engine-free checks -----------------------------------------------------------------------------
 
 
-def test_dockerfiles_have_no_high_or_critical_misconfiguration(dockerfile_scan, harness_settings):
+def test_dockerfiles_have_no_high_or_critical_misconfiguration(dockerfile_scan, harness_settings, family_policy):
     """`trivy config` on images/ finds nothing HIGH or CRITICAL in any Dockerfile."""
     selected = harness_settings.selected_images
     findings = [
         m
-        for m in blocking_misconfigurations(dockerfile_scan)
+        for m in blocking_misconfigurations(dockerfile_scan, severities=family_policy.gated_severities)
         if selected is None or image_of_dockerfile(m.target) in selected
     ]
     assert not findings, describe_misconfigurations(findings)
@@ -219,7 +223,7 @@ def ids(findings) -> set[str]:
 def test_gate_fails_on_a_fixed_high_and_an_unfixed_critical(gate_proof, parent_layers, built_image):
     """Both fail the gate, the one fixed in an older version is not reported, and the failure explains each."""
     report = gate_proof.scan([])
-    blocking = blocking_vulnerabilities(report)
+    blocking = blocking_vulnerabilities(report, severities=GATED)
     assert ids(blocking) == {FIXED_HIGH.vulnerability_id, UNFIXED_CRITICAL.vulnerability_id}
     assert FIXED_LONG_AGO.vulnerability_id not in ids(report.vulnerabilities)
     text = describe_vulnerabilities(blocking, parent_layers)
@@ -240,7 +244,7 @@ def test_accepting_both_with_statement_and_future_expiry_passes(gate_proof):
         accept(UNFIXED_CRITICAL, TODAY + dt.timedelta(days=30)),
     ]
     report = gate_proof.scan(acceptances)
-    assert blocking_vulnerabilities(report) == []
+    assert blocking_vulnerabilities(report, severities=GATED) == []
     assert {s.finding_id for s in report.suppressed} == {FIXED_HIGH.vulnerability_id, UNFIXED_CRITICAL.vulnerability_id}
     ignore = _ignore_file(acceptances)
     assert acceptance_problems(ignore, TODAY) == []
@@ -255,7 +259,7 @@ def test_an_expired_acceptance_fails_again(gate_proof):
         accept(UNFIXED_CRITICAL, TODAY - dt.timedelta(days=1)),
     ]
     report = gate_proof.scan(acceptances)
-    assert ids(blocking_vulnerabilities(report)) == {UNFIXED_CRITICAL.vulnerability_id}
+    assert ids(blocking_vulnerabilities(report, severities=GATED)) == {UNFIXED_CRITICAL.vulnerability_id}
     problems = acceptance_problems(_ignore_file(acceptances), TODAY)
     assert len(problems) == 1, problems
     assert f"vulnerabilities: {UNFIXED_CRITICAL.vulnerability_id}: expired on" in problems[0]
@@ -265,9 +269,11 @@ def test_an_expired_acceptance_fails_again(gate_proof):
 def test_ignore_unfixed_drops_only_the_unfixed(gate_proof):
     """Like Trivy's --ignore-unfixed, the option lets the unfixed CRITICAL pass and still fails the fixed HIGH."""
     report = gate_proof.scan([], ignore_unfixed=True)
-    assert ids(blocking_vulnerabilities(report, ignore_unfixed=True)) == {FIXED_HIGH.vulnerability_id}
+    assert ids(blocking_vulnerabilities(report, severities=GATED, ignore_unfixed=True)) == {FIXED_HIGH.vulnerability_id}
     unfiltered = gate_proof.scan([])
-    assert ids(blocking_vulnerabilities(unfiltered, ignore_unfixed=True)) == {FIXED_HIGH.vulnerability_id}
+    assert ids(blocking_vulnerabilities(unfiltered, severities=GATED, ignore_unfixed=True)) == {
+        FIXED_HIGH.vulnerability_id
+    }
 
 
 @pytest.mark.image("base")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from pin_probes import PinnedTool, pinned_tools
-from reactor_harness.engine import CommandResult, assert_succeeded
+from reactor_harness.core.engine import CommandResult, assert_succeeded
 
 pytestmark = pytest.mark.family
 

@@ -6,30 +6,25 @@ The proof at the end builds throwaway images from tests/samples/sizes/ and shows
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pytest
 
-from reactor_harness.dockerfile import Dockerfile
-from reactor_harness.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, assert_succeeded
-from reactor_harness.layers import read_saved_image
-from reactor_harness.sizes import (
-    MB,
-    POLICY,
+from reactor_harness.checks.sizes.baseline import (
     BaselineError,
-    OnceLayerCache,
     SizeBaseline,
     SizeChange,
-    SizePolicy,
     baseline_entry,
-    budget_violation,
-    evidence,
     growth_violation,
-    measure_image,
-    megabytes,
-    waste_violation,
 )
+from reactor_harness.checks.sizes.layers import read_saved_image
+from reactor_harness.checks.sizes.measure import OnceLayerCache, budget_violation, measure_image, waste_violation
+from reactor_harness.checks.sizes.policy import MB, megabytes
+from reactor_harness.checks.sizes.table import evidence
+from reactor_harness.core.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, assert_succeeded
+from reactor_harness.family.dockerfile import Dockerfile
 
 SAMPLES = Path(__file__).parent / "samples" / "sizes"
 
@@ -77,7 +72,7 @@ def test_own_layers_do_not_ship_deleted_or_overwritten_files(image_sizes, size_p
 
 
 @pytest.mark.family
-def test_layer_chain_starts_with_the_parent_layers(built_image, image_sizes, parent_image, family_builder):
+def test_layer_chain_starts_with_the_parent_layers(built_image, image_sizes, parent_image, family_builder, size_policy):
     """Every image's layers start with exactly its parent's: a language image with those of the base built in
     this run, base with those of the OS image it was built FROM."""
     if parent_image.family_image is not None:
@@ -91,14 +86,15 @@ def test_layer_chain_starts_with_the_parent_layers(built_image, image_sizes, par
     own_bottom = image_sizes.diff_ids[: len(parent_layers)]
     assert own_bottom == parent_layers, (
         f"{built_image}: its bottom layers are not those of its parent {parent_image.reference} "
-        f"({parent_image.image_id})\nparent: {parent_layers}\nimage:  {own_bottom}\n\n{evidence(image_sizes)}"
+        f"({parent_image.image_id})\nparent: {parent_layers}\nimage:  {own_bottom}\n\n"
+        + evidence(image_sizes, size_policy)
     )
 
 
 # -- proof: each check fails on an image built to break it ----------------------------------------
 
 
-def _build_and_measure(engine, os_tag, variant, platform, run_once, harness_settings, tmp_path):
+def _build_and_measure(engine, os_tag, variant, platform, run_once, harness_settings, tmp_path, policy):
     dockerfile = SAMPLES / f"{variant}.Dockerfile"
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # workers of one run must not share a tag
     tag = f"reactor-test/size-sample:{variant}-{harness_settings.run_id}-{worker}"
@@ -128,25 +124,26 @@ def _build_and_measure(engine, os_tag, variant, platform, run_once, harness_sett
             parent=os_tag,
             parent_diff_ids=parent["RootFS"]["Layers"],
             dockerfile=Dockerfile.parse(dockerfile),
+            policy=policy,
         )
     finally:
         engine.call("image", "rm", "-f", tag, timeout=120)
 
 
 @pytest.fixture(scope="module")
-def samples(engine, family_builder, harness_settings, run_once, tmp_path_factory):
+def samples(engine, family_builder, harness_settings, run_once, tmp_path_factory, size_policy):
     """The lean and the bloated sample, built on the OS image, measured, and removed from the engine."""
     reference = Dockerfile.parse(SAMPLES / "lean.Dockerfile").arg_default("DEBIAN_IMAGE")
     platform = harness_settings.native
     os_tag = family_builder.os_images.ensure(reference, platform)
     work = tmp_path_factory.mktemp("size-samples")
     return {
-        variant: _build_and_measure(engine, os_tag, variant, platform, run_once, harness_settings, work)
+        variant: _build_and_measure(engine, os_tag, variant, platform, run_once, harness_settings, work, size_policy)
         for variant in ("lean", "bloated")
     }
 
 
-def test_budget_check_fails_on_a_planted_file(samples):
+def test_budget_check_fails_on_a_planted_file(samples, size_policy):
     """A 40 MB file of random bytes pushes the compressed size over a budget the lean image fits in."""
     lean, bloated = samples["lean"], samples["bloated"]
     budget = lean.compressed_bytes + 20 * MB
@@ -157,21 +154,21 @@ def test_budget_check_fails_on_a_planted_file(samples):
     assert f"{megabytes(bloated.compressed_bytes)} compressed is over its budget of {megabytes(budget)}" in violation
     planted = [item for item in bloated.large_files if item.path == "opt/planted.bin"]
     assert [(item.size, item.survives) for item in planted] == [(40_000_000, True)], bloated.large_files
-    report = evidence(bloated, SizePolicy(budgets={"size-sample": budget}, default_budget=budget))
+    report = evidence(bloated, dataclasses.replace(size_policy, budgets={"size-sample": budget}, default_budget=budget))
     assert "/opt/planted.bin" in report
     assert "RUN head -c 40000000 /dev/urandom > /opt/planted.bin" in report
 
 
-def test_growth_check_fails_on_a_planted_file(samples, tmp_path):
+def test_growth_check_fails_on_a_planted_file(samples, tmp_path, size_policy):
     """Against a baseline recording the lean image, the bloated one fails with old → new and the delta."""
     lean, bloated = samples["lean"], samples["bloated"]
     baseline_file = tmp_path / "size-baseline.json"
     SizeBaseline(baseline_file).updated([(lean.image, lean.platform, baseline_entry(lean))]).write()
     accepted = SizeBaseline.load(baseline_file).entry(lean.image, lean.platform)
     unchanged = SizeChange(str(lean), accepted, baseline_entry(lean))
-    assert growth_violation(unchanged, POLICY.growth_limit, baseline_file) is None
+    assert growth_violation(unchanged, size_policy.growth_limit, baseline_file) is None
     grown = SizeChange(str(bloated), accepted, baseline_entry(bloated))
-    violation = growth_violation(grown, POLICY.growth_limit, baseline_file)
+    violation = growth_violation(grown, size_policy.growth_limit, baseline_file)
     assert violation is not None
     expected = (
         f"compressed {megabytes(lean.compressed_bytes)} → {megabytes(bloated.compressed_bytes)} "
@@ -181,7 +178,7 @@ def test_growth_check_fails_on_a_planted_file(samples, tmp_path):
     assert str(baseline_file) in violation
 
 
-def test_waste_counts_files_deleted_or_overwritten_in_a_later_layer(samples):
+def test_waste_counts_files_deleted_or_overwritten_in_a_later_layer(samples, size_policy):
     """A cache deleted by a later RUN counts whole; an overwritten file counts one copy, not both."""
     lean, bloated = samples["lean"], samples["bloated"]
     assert lean.own_waste_bytes == 0
@@ -191,7 +188,7 @@ def test_waste_counts_files_deleted_or_overwritten_in_a_later_layer(samples):
         ("opt/settings.bin", "overwritten"): 3_000_000,
     }
     assert bloated.own_waste_bytes == 11_000_000
-    violation = waste_violation(bloated, POLICY.waste_limit)
+    violation = waste_violation(bloated, size_policy.waste_limit)
     assert violation is not None
     assert "11.0 MB in 2 file copies" in violation
 

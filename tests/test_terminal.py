@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pin_probes import pinned_tools
-from reactor_harness.containers import run_labels
+from reactor_harness.core.containers import run_labels
 from terminal import Terminal
 
 pytestmark = pytest.mark.family

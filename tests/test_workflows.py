@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reactor_harness.release import run as release_cli
+from reactor_harness.release.commands import run as release_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONLINT_ENV = "REACTOR_ACTIONLINT"
 ACTIONLINT_BUILT_BY_SETUP = ROOT / ".cache" / "reactor" / "bin" / "actionlint"
-GATE_COMMAND = "pytest -n auto --platform all --strict --require-vuln-db"
+GATE_COMMAND = "pytest -n auto --platform all --reactor-strict --require-vuln-db"
 _USES = re.compile(r"^\s*(?:-\s*)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?P<comment>.*)$", re.MULTILINE)
 
 
@@ -151,5 +151,5 @@ def test_the_gate_options_exist():
         [sys.executable, "-m", "pytest", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr
-    for option in ("--platform", "--strict", "--require-vuln-db", "-n"):
+    for option in ("--platform", "--reactor-strict", "--require-vuln-db", "-n"):
         assert re.search(rf"^\s+{re.escape(option)}[ =,]", result.stdout, re.MULTILINE), option

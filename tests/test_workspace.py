@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.containers import run_labels
-from reactor_harness.engine import assert_failed, assert_succeeded
-from reactor_harness.plugin import skip_or_fail
+from reactor_harness.core.containers import run_labels
+from reactor_harness.core.engine import assert_failed, assert_succeeded
+from reactor_harness.plugin.outcomes import skip_or_fail
 
 pytestmark = pytest.mark.family
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.bootstrap import (
+from reactor_harness.build.bootstrap import (
     SLIM_DPKG_OPTIONS,
     DebianReference,
     Mirrors,
@@ -14,9 +14,9 @@ from reactor_harness.bootstrap import (
     host_mirrors,
     mmdebstrap_command,
 )
-from reactor_harness.engine import CommandResult
-from reactor_harness.errors import BootstrapError
-from reactor_harness.platforms import Platform
+from reactor_harness.core.engine import CommandResult
+from reactor_harness.core.errors import BootstrapError
+from reactor_harness.core.platforms import Platform
 
 ARM64 = Platform("linux", "arm64")
 
@@ -110,7 +110,7 @@ def test_a_non_debian_image_that_cannot_be_pulled_says_what_to_do(tmp_path):
 
 def test_a_stale_bootstrap_is_made_again_and_each_platform_once_per_run(tmp_path, monkeypatch):
     """A local bootstrap made by another recipe is rebuilt; concurrent askers share one bootstrap."""
-    from reactor_harness.once import RunOnce
+    from reactor_harness.core.once import RunOnce
 
     engine = FakeEngine(
         {

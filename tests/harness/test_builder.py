@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.build import BuildSettings, FamilyBuilder, failing_step, local_tag
-from reactor_harness.engine import BuildRequest, CommandResult
-from reactor_harness.family import Family
-from reactor_harness.once import RunOnce
-from reactor_harness.platforms import Platform
+from reactor_harness.build.builder import BuildSettings, FamilyBuilder, failing_step, local_tag
+from reactor_harness.core.engine import BuildRequest, CommandResult
+from reactor_harness.core.once import RunOnce
+from reactor_harness.core.platforms import Platform
+from reactor_harness.family.discovery import Family
 
 AMD64 = Platform("linux", "amd64")
 ARM64 = Platform("linux", "arm64")

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from reactor_harness.containers import reap_leftovers, remove_run_containers, run_labels, wait_until
-from reactor_harness.engine import LABEL_HARNESS, LABEL_PID, LABEL_RUN
-from reactor_harness.errors import WaitTimeout
+from reactor_harness.core.containers import reap_leftovers, remove_run_containers, run_labels, wait_until
+from reactor_harness.core.engine import LABEL_HARNESS, LABEL_PID, LABEL_RUN
+from reactor_harness.core.errors import WaitTimeout
 
 DEAD_PID = "999999999"
 

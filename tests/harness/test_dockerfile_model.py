@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reactor_harness.dockerfile import Dockerfile, parse_annotation
-from reactor_harness.errors import DockerfileError
+from reactor_harness.core.errors import DockerfileError
+from reactor_harness.family.dockerfile import Dockerfile, parse_annotation
 
 DOCKERFILE = """\
 # renovate: datasource=deb depName=git

@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.engine import BuildRequest, CommandResult, Engine, assert_failed, assert_succeeded, find_client
-from reactor_harness.errors import EngineUnavailable
+from reactor_harness.core.engine import (
+    BuildRequest,
+    CommandResult,
+    Engine,
+    assert_failed,
+    assert_succeeded,
+    find_client,
+)
+from reactor_harness.core.errors import EngineUnavailable
 
 
 def fake_docker(directory: Path, name: str, client_version: str, buildx: bool, server: str | None) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reactor_harness.errors import FamilyError
-from reactor_harness.family import ExternalBase, Family, ParentLink
+from reactor_harness.core.errors import FamilyError
+from reactor_harness.family.discovery import ExternalBase, Family, ParentLink
 
 
 def write_image(root, name, text):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reactor_harness import hadolint
+from reactor_harness.checks import hadolint
 
 
 def test_findings_come_back_typed_whatever_their_level(tmp_path):

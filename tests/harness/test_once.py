@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.errors import BootstrapError
-from reactor_harness.once import OnceFailed, RunOnce
+from reactor_harness.core.errors import BootstrapError
+from reactor_harness.core.once import OnceFailed, RunOnce
 
 
 def _worker(directory: str, counter: str, results: str, index: int) -> None:
@@ -68,7 +68,7 @@ def test_the_guard_under_pytest_xdist(pytester):
     pytester.makeconftest(
         """
         import os, pytest
-        from reactor_harness.once import RunOnce
+        from reactor_harness.core.once import RunOnce
 
         @pytest.fixture(scope="session")
         def resource(tmp_path_factory):

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from reactor_harness.dockerfile import Dockerfile
-from reactor_harness.pins import VersionProbe, debian_version_matches, how_checked, unchecked_pins, unknown_probes
+from reactor_harness.family.dockerfile import Dockerfile
+from reactor_harness.family.pins import (
+    VersionProbe,
+    debian_version_matches,
+    how_checked,
+    unchecked_pins,
+    unknown_probes,
+)
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reactor_harness.errors import PlatformError
-from reactor_harness.platforms import Platform, elf_machine, native_platform, parse_platforms, why_unrunnable
+from reactor_harness.core.errors import PlatformError
+from reactor_harness.core.platforms import Platform, elf_machine, native_platform, parse_platforms, why_unrunnable
 
 AMD64 = Platform("linux", "amd64")
 ARM64 = Platform("linux", "arm64")

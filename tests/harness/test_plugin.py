@@ -90,7 +90,7 @@ def test_no_engine_fails_with_pytest_strict(no_engine):
 
 def test_an_unrunnable_platform_skips_locally_and_fails_strict(suite, monkeypatch):
     """A platform without a binfmt handler skips with the handler's name; strict turns that into a failure."""
-    import reactor_harness.plugin as plugin
+    import reactor_harness.plugin.fixtures as plugin
 
     monkeypatch.setattr(plugin, "why_unrunnable", lambda platform, native: f"{platform} needs qemu-aarch64")
     # The engine fixture is not reached: the platform check comes first.
@@ -99,3 +99,65 @@ def test_an_unrunnable_platform_skips_locally_and_fails_strict(suite, monkeypatc
     result.stdout.fnmatch_lines(["*linux/arm64 needs qemu-aarch64*"])
     strict = run(suite, "--strict", "--platform", "linux/arm64")
     strict.assert_outcomes(errors=1)
+
+
+def test_workers_share_the_controllers_run_id(suite):
+    """Under xdist every worker gets the controller's run id (xdist's testrun_uid), so they label alike."""
+    suite.makepyfile(
+        test_ids="""
+import pytest
+
+@pytest.mark.parametrize("n", range(4))
+def test_run_id(n, harness_settings, testrun_uid):
+    assert harness_settings.run_id == testrun_uid
+    print("RUN-ID", harness_settings.run_id)
+"""
+    )
+    result = run(suite, "-n", "2", "-s", "test_ids.py", "--testrunuid", "fixed-run-7")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*run fixed-run-7;*"])  # the report header names the same run
+
+
+def test_reactor_strict_turns_skips_into_failures(no_engine):
+    """The harness's own --reactor-strict fails what would skip locally, like CI=true."""
+    result = run(no_engine, "--reactor-strict", "--platform", "linux/amd64")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*no container engine answers*strict mode*"])
+
+
+def test_ini_values_set_the_images_and_reports_folders(suite):
+    """reactor_images_dir / reactor_reports_dir in the ini file move the family and the reports."""
+    (suite.path / "images").rename(suite.path / "family")
+    suite.makeini("[pytest]\nreactor_images_dir = family\nreactor_reports_dir = out\n")
+    result = run(suite, "--collect-only", "--platform", "linux/amd64")
+    result.stdout.fnmatch_lines([f"*reports in {suite.path / 'out'}", "*test_needs_the_image[[]base-linux/amd64[]]*"])
+
+
+def test_importing_the_library_imports_no_pytest_and_every_public_name_loads():
+    """`import reactor_harness` stays free of pytest; each name in __all__ resolves to its module's object."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, reactor_harness as r\n"
+        "assert 'pytest' not in sys.modules, 'import reactor_harness imported pytest'\n"
+        "missing = [n for n in r.__all__ if getattr(r, n, None) is None]\n"
+        "assert not missing, missing\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_no_sub_plugin_imports_from_the_entry_point():
+    """The entry point only lists sub-plugins; none of them imports a name back from it."""
+    from pathlib import Path
+
+    import reactor_harness.plugin as plugin_package
+
+    folder = Path(plugin_package.__file__).parent
+    offenders = [
+        path.name
+        for path in sorted(folder.glob("*.py"))
+        if path.name != "entry.py" and "reactor_harness.plugin.entry" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from reactor_harness.registry import Registry, RegistryError, Repository, sha256_digest
+from reactor_harness.release.registry import Registry, RegistryError, Repository, sha256_digest
 
 SCOPE = "repository:reactor/tiny:pull"
 TOKEN = "token-1"  # noqa: S105 - a made-up credential the fake registry checks

@@ -1,5 +1,5 @@
-"""The run report: summaries merge into the image × platform matrix, which opens the HTML report and
-renders in a real browser; failures carry their evidence; the gate summary says what passed."""
+"""The run report: the areas' results merge into the image × platform matrix, which opens the HTML report
+and renders in a real browser; failures carry their evidence; the gate summary says what passed."""
 
 from __future__ import annotations
 
@@ -12,53 +12,49 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.report import (
-    CheckTally,
-    ReportError,
-    clear_summaries,
-    format_bytes,
-    gate_summary,
-    matrix_rows,
-    read_summaries,
-    render_matrix,
-    summary_path,
-    write_summary,
-)
+from reactor_harness.report.gate import gate_summary
+from reactor_harness.report.matrix import CheckTally, format_bytes, matrix_rows, render_matrix
+from reactor_harness.report.results import AreaResult, ReportError, merge_results, results_in
 
 # -- the library ----------------------------------------------------------------------------------
 
 
-def test_summaries_merge_keys_from_several_writers(tmp_path):
-    """Two tests of one area each add keys to the same target's summary; neither loses the other's."""
-    write_summary(tmp_path, "base", "linux/amd64", "sizes", {"compressed_bytes": 1, "status": "passed"})
-    write_summary(tmp_path, "base", "linux/amd64", "sizes", {"layers": [], "status": "failed"})
-    summaries = read_summaries(tmp_path)
-    assert summaries == {("base", "linux/amd64"): {"sizes": {"compressed_bytes": 1, "layers": [], "status": "failed"}}}
-    assert summary_path(tmp_path, "base", "linux/amd64", "sizes").name == "base-linux-amd64.sizes.json"
+def test_results_merge_keys_from_several_tests():
+    """Two tests of one area each add keys to the same target's result; neither loses the other's."""
+    first = AreaResult("base", "linux/amd64", "sizes", {"compressed_bytes": 1, "status": "passed"})
+    second = AreaResult("base", "linux/amd64", "sizes", {"layers": [], "status": "failed"})
+    merged = merge_results([first, second])
+    assert merged == {("base", "linux/amd64"): {"sizes": {"compressed_bytes": 1, "layers": [], "status": "failed"}}}
+
+
+def test_a_result_travels_as_a_user_property_and_back():
+    """What a worker records on its test is what the controller reads from the test's report."""
+    result = AreaResult("base", "linux/arm64", "build", {"status": "passed", "duration_seconds": 41.5})
+    properties = [("reactor_image", "base"), result.to_property()]
+    assert results_in(properties) == [result]
 
 
 @pytest.mark.parametrize(
     ("image", "platform", "area", "message"),
     [
-        ("base", "linux/amd64", "speed", "unknown summary area 'speed'"),
+        ("base", "linux/amd64", "speed", "unknown result area 'speed'"),
         ("base", "amd64", "build", "not of the form os/arch"),
         ("reactor/base", "linux/amd64", "build", "must be a family image name"),
     ],
 )
-def test_a_malformed_summary_is_refused_naming_the_fix(tmp_path, image, platform, area, message):
+def test_a_malformed_result_is_refused_naming_the_fix(image, platform, area, message):
     with pytest.raises(ReportError, match=message):
-        write_summary(tmp_path, image, platform, area, {})
+        AreaResult(image, platform, area, {})
 
 
-def test_a_summary_that_is_not_json_is_refused(tmp_path):
+def test_a_result_that_is_not_json_is_refused():
     with pytest.raises(ReportError, match="not JSON-serialisable"):
-        write_summary(tmp_path, "base", "linux/amd64", "build", {"when": object()})
+        AreaResult("base", "linux/amd64", "build", {"when": object()}).to_property()
 
 
-def test_clearing_forgets_an_earlier_run(tmp_path):
-    write_summary(tmp_path, "base", "linux/amd64", "build", {"status": "passed"})
-    clear_summaries(tmp_path)
-    assert read_summaries(tmp_path) == {}
+def test_an_unreadable_result_property_is_refused_naming_it():
+    with pytest.raises(ReportError, match="unreadable result property"):
+        results_in([("reactor_result", "{not json")])
 
 
 def test_missing_areas_render_as_not_run_and_rows_follow_the_family_order():
@@ -93,46 +89,49 @@ def test_sizes_print_in_decimal_units_as_docker_does():
 
 CONFTEST = """
 import pytest
-from reactor_harness.report import write_summary
+from reactor_harness.plugin.results import record_result
+from reactor_harness.report.results import AreaResult
 
 @pytest.fixture(autouse=True)
-def _build_summary(request, harness_settings):
-    # stands in for the family builder, which records each build's outcome the same way
+def _build_result(request):
+    # stands in for the built_image fixture, which records each build's outcome the same way
     target = request.node.callspec.params.get("target") if hasattr(request.node, "callspec") else None
     if target is not None:
-        write_summary(harness_settings.reports_dir, target.image, str(target.platform), "build",
-                      {"status": "passed", "duration_seconds": 95.0 if target.platform.arch == "arm64" else 41.0})
+        record_result(request.node, AreaResult(target.image, str(target.platform), "build",
+                      {"status": "passed", "duration_seconds": 95.0 if target.platform.arch == "arm64" else 41.0}))
 """
 
 SIZES = """
 import pytest
-from reactor_harness.report import write_summary
+from reactor_harness.plugin.results import record_result
+from reactor_harness.report.results import AreaResult
 
 pytestmark = pytest.mark.family
 BUDGET = 200_000_000
 
-def test_image_fits_its_budget(target, harness_settings):
+def test_image_fits_its_budget(target, request):
     compressed = {"amd64": 151_200_000, "arm64": 233_900_000}[target.platform.arch]
-    write_summary(harness_settings.reports_dir, target.image, str(target.platform), "sizes", {
+    record_result(request.node, AreaResult(target.image, str(target.platform), "sizes", {
         "status": "passed" if compressed < BUDGET else "failed",
         "compressed_bytes": compressed, "uncompressed_bytes": compressed * 3, "budget_bytes": BUDGET,
         "baseline_compressed_bytes": 150_000_000,
         "layers": [{"size_bytes": 98_000_000, "created_by": "RUN apt-get install git docker-cli"}],
-    })
+    }))
     assert compressed < BUDGET, f"{target}: {compressed} bytes compressed, budget {BUDGET}"
 """
 
 SECURITY = """
 import pytest
-from reactor_harness.report import write_summary
+from reactor_harness.plugin.results import record_result
+from reactor_harness.report.results import AreaResult
 
 pytestmark = pytest.mark.family
 
-def test_no_high_or_critical_findings(target, harness_settings):
-    write_summary(harness_settings.reports_dir, target.image, str(target.platform), "security", {
+def test_no_high_or_critical_findings(target, request):
+    record_result(request.node, AreaResult(target.image, str(target.platform), "security", {
         "status": "passed", "vulnerabilities": {"CRITICAL": 0, "HIGH": 0, "MEDIUM": 3, "LOW": 11},
         "accepted": {"HIGH": 1}, "secrets": 0, "misconfigurations": 0, "findings": [],
-    })
+    }))
 """
 
 CONTRACT = """
@@ -162,14 +161,16 @@ def fake_suite(pytester, monkeypatch):
     (image / "Dockerfile").write_text("FROM scratch\n")
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_sizes=SIZES, test_security=SECURITY, test_contract=CONTRACT)
-    # A summary left by an earlier run must not reach this run's matrix.
-    write_summary(pytester.path / "reports", "ghost", "linux/amd64", "build", {"status": "failed"})
+    # A summary file left by an earlier harness version's run must not reach this run's matrix.
+    leftover = pytester.path / "reports" / "summary" / "ghost-linux-amd64.build.json"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_text(json.dumps({"image": "ghost", "platform": "linux/amd64", "area": "build", "data": {}}))
     return pytester
 
 
 def run_suite(pytester, *args):
     return pytester.runpytest(
-        "-p", "no:pytest11.testinfra", "-p", "no:cacheprovider", "-p", "reactor_harness.plugin_report", *args
+        "-p", "no:pytest11.testinfra", "-p", "no:cacheprovider", "-p", "reactor_harness.plugin.report", *args
     )
 
 
@@ -292,3 +293,59 @@ def test_the_matrix_renders_in_a_browser(finished_run, tmp_path, harness_setting
     shot = _chromium_run(browser, tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1400,900", page)
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert screenshot.stat().st_size > 10_000, "the screenshot is (nearly) empty"
+
+
+LISTENER = """
+import json
+import pytest
+from reactor_harness.plugin.results import record_result
+from reactor_harness.report.results import AreaResult
+
+SEEN = []
+
+def pytest_reactor_area_result(config, result):
+    SEEN.append([result.image, result.platform, result.area, dict(result.data)])
+
+def pytest_reactor_build_finished(config, result):
+    SEEN.append(["build-finished", result.image, result.platform])
+
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):
+        (session.config.rootpath / "seen.json").write_text(json.dumps(sorted(SEEN)))
+"""
+
+RECORDING = """
+import pytest
+from reactor_harness.plugin.results import record_result
+from reactor_harness.report.results import AreaResult
+
+pytestmark = pytest.mark.family
+
+def test_records(target, request):
+    record_result(request.node, AreaResult(target.image, str(target.platform), "build", {"status": "passed"}))
+    record_result(request.node, AreaResult(target.image, str(target.platform), "sizes", {"compressed_bytes": 7}))
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["without xdist", "with -n 2"])
+def test_results_reach_the_controller_the_same_way_with_and_without_xdist(pytester, monkeypatch, workers):
+    """Each recorded result reaches the controller's hook listeners once, with and without xdist."""
+    for name in ("CI", "REACTOR_PLATFORMS", "REACTOR_IMAGES"):
+        monkeypatch.delenv(name, raising=False)
+    (pytester.path / "images" / "tiny").mkdir(parents=True)
+    (pytester.path / "images" / "tiny" / "Dockerfile").write_text("FROM scratch\n")
+    pytester.makeconftest(LISTENER)
+    pytester.makepyfile(test_recording=RECORDING)
+    result = pytester.runpytest("-p", "no:pytest11.testinfra", "-p", "no:cacheprovider", "--platform", "all", *workers)
+    result.assert_outcomes(passed=2)
+    seen = json.loads((pytester.path / "seen.json").read_text())
+    assert seen == sorted(
+        [
+            ["build-finished", "tiny", "linux/amd64"],
+            ["build-finished", "tiny", "linux/arm64"],
+            ["tiny", "linux/amd64", "build", {"status": "passed"}],
+            ["tiny", "linux/amd64", "sizes", {"compressed_bytes": 7}],
+            ["tiny", "linux/arm64", "build", {"status": "passed"}],
+            ["tiny", "linux/arm64", "sizes", {"compressed_bytes": 7}],
+        ]
+    )

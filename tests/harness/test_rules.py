@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.dockerfile import Dockerfile
-from reactor_harness.rules import RULES, Finding, RuleContext, check
-from reactor_harness.rules.comments import mentions
-from reactor_harness.rules.shell import RunScript, split_commands
+from reactor_harness.checks.rules import RULES, Finding, RuleContext, check
+from reactor_harness.checks.rules.comments import mentions
+from reactor_harness.checks.rules.shell import RunScript, split_commands
+from reactor_harness.family.dockerfile import Dockerfile
+from reactor_harness.family.policy import load_policy
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "bad_dockerfiles"
 FAMILY = frozenset({"base", "python"})
@@ -73,10 +74,19 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
     ],
 }
 
+POLICY = load_policy(Path(__file__).parents[2] / "images")  # the family's declared user, as the plugin reads it
+
 
 def context_for(path: Path, layer_limit: int | None = 3) -> RuleContext:
     """An example is checked as the image `python` of the family {base, python}."""
-    return RuleContext(Dockerfile.parse(path), image="python", family_images=FAMILY, layer_limit=layer_limit)
+    return RuleContext(
+        Dockerfile.parse(path),
+        image="python",
+        family_images=FAMILY,
+        layer_limit=layer_limit,
+        user=POLICY.user,
+        uid=POLICY.uid,
+    )
 
 
 def bad_examples() -> list[Path]:
@@ -124,7 +134,7 @@ def test_finding_names_file_line_rule_and_fix():
 
 
 def test_an_image_without_a_declared_layer_limit_is_a_finding():
-    """An image missing from LAYER_LIMITS is reported, with the entry to add."""
+    """An image missing from [layers] in images/policy.toml is reported, with the entry to add."""
     findings = check(context_for(EXAMPLES / "good" / "inherits-user.Dockerfile", layer_limit=None))
     assert [(f.rule, f.line) for f in findings] == [("layer-limit", 4)]
     assert '`"python": 1`' in findings[0].fix

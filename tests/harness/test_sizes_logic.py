@@ -5,6 +5,7 @@ No engine: each test writes a tiny docker-save-like tarball in tmp_path.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -14,9 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness import sizes as sizes_module
-from reactor_harness.dockerfile import Dockerfile
-from reactor_harness.layers import (
+from reactor_harness.checks.sizes import measure as sizes_module
+from reactor_harness.checks.sizes.baseline import (
+    UPDATE_OPTION,
+    BaselineEntry,
+    BaselineError,
+    SizeBaseline,
+    SizeChange,
+    growth_violation,
+)
+from reactor_harness.checks.sizes.layers import (
     DIRECTORY,
     FILE,
     OPAQUE,
@@ -28,28 +36,24 @@ from reactor_harness.layers import (
     measure_layer,
     read_saved_image,
 )
-from reactor_harness.once import RunOnce
-from reactor_harness.sizes import (
-    MB,
-    POLICY,
-    UPDATE_OPTION,
-    BaselineEntry,
-    BaselineError,
+from reactor_harness.checks.sizes.measure import (
     MemoryLayerCache,
     OnceLayerCache,
-    SizeBaseline,
-    SizeChange,
-    SizePolicy,
-    SizeRow,
     budget_violation,
-    evidence,
-    growth_violation,
     layer_sources,
-    markdown_table,
     measure_image,
     parent_reference,
     waste_violation,
 )
+from reactor_harness.checks.sizes.policy import MB, SizePolicy
+from reactor_harness.checks.sizes.table import SizeRow, evidence, markdown_table
+from reactor_harness.core.once import RunOnce
+from reactor_harness.family.dockerfile import Dockerfile
+from reactor_harness.family.policy import load_policy
+
+REPOSITORY = Path(__file__).parents[2]
+# The family's declared size policy (images/policy.toml), as the plugin's size_policy fixture reads it.
+POLICY = SizePolicy.from_family(load_policy(REPOSITORY / "images"))
 
 # -- synthetic archives ----------------------------------------------------------------------------
 
@@ -272,7 +276,7 @@ def family_archive(tmp_path):
 def test_own_layers_are_split_from_the_parent_and_waste_is_theirs_only(family_archive):
     """Waste counts copies own layers ship and later hide; the parent's file they overwrite is reported apart."""
     archive, parent_ids = family_archive
-    policy = SizePolicy(budgets={}, default_budget=10 * MB, large_file=3500)
+    policy = dataclasses.replace(POLICY, budgets={}, default_budget=10 * MB, large_file=3500)
     measured = measure_image(
         read_saved_image(archive),
         image="python",
@@ -311,6 +315,7 @@ def test_an_image_not_built_on_its_parent_says_so(family_archive):
         cache=MemoryLayerCache(),
         parent="reactor-test/base:linux-amd64",
         parent_diff_ids=["sha256:" + "1" * 64],
+        policy=POLICY,
     )
     assert measured.parent_layer_count == 0
     assert any("not built on this parent" in note for note in measured.notes)
@@ -325,7 +330,9 @@ def test_shared_layers_are_gzipped_once_per_run(family_archive, tmp_path, monkey
     once = RunOnce(tmp_path / "once")
     saved = read_saved_image(archive)
     for _ in range(2):
-        measure_image(saved, image="x", platform="linux/amd64", uncompressed_bytes=1, cache=OnceLayerCache(once))
+        measure_image(
+            saved, image="x", platform="linux/amd64", uncompressed_bytes=1, cache=OnceLayerCache(once), policy=POLICY
+        )
     assert sorted(calls) == sorted(saved.diff_ids)
 
 
@@ -339,6 +346,7 @@ def test_the_measurement_round_trips_through_json(family_archive):
         cache=MemoryLayerCache(),
         parent="p",
         parent_diff_ids=parent_ids,
+        policy=POLICY,
     )
     assert sizes_module.ImageSizes.from_json(json.loads(json.dumps(measured.to_json()))) == measured
 
@@ -373,6 +381,7 @@ def test_the_parent_is_what_the_final_stage_builds_from(tmp_path):
 
 
 def test_budgets_are_declared_once_base_200_language_500():
+    """images/policy.toml declares the budgets: base 200 MB, every language image 500 MB."""
     assert POLICY.budget_for("base") == 200 * MB
     assert POLICY.budget_for("python") == POLICY.budget_for("go") == 500 * MB
 
@@ -471,15 +480,15 @@ def test_the_size_table_shows_budget_and_baseline_in_mb():
 # -- the plugin: the controller gathers sizes and rewrites the baseline ------------------------------------
 
 REPORTING_TEST = """
-import json
 import pytest
-from reactor_harness.plugin_sizes import SIZES_PROPERTY
-from reactor_harness.sizes import SizeRow
+from reactor_harness.checks.sizes.table import SizeRow
+from reactor_harness.plugin.results import record_result
+from reactor_harness.plugin.sizes import sizes_result
 
 @pytest.mark.parametrize(("image", "compressed"), [("base", 150_000_000), ("python", 400_000_000)])
 def test_measured(request, image, compressed):
     row = SizeRow(image, "linux/amd64", compressed, 3 * compressed, 200_000_000)
-    request.node.user_properties.append((SIZES_PROPERTY, json.dumps(row.to_json())))
+    record_result(request.node, sizes_result(row))
 """
 
 
@@ -490,6 +499,7 @@ def size_suite(pytester, monkeypatch):
     images = pytester.path / "images" / "base"
     images.mkdir(parents=True)
     (images / "Dockerfile").write_text("ARG DEBIAN_IMAGE=debian:trixie-slim\nFROM ${DEBIAN_IMAGE}\n")
+    (images.parent / "policy.toml").write_text((REPOSITORY / "images" / "policy.toml").read_text())
     pytester.makepyfile(test_reporting=REPORTING_TEST)
     baseline = SizeBaseline(
         pytester.path / "images" / "size-baseline.json",

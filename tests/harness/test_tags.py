@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from reactor_harness.platforms import Platform
-from reactor_harness.release import run
-from reactor_harness.tags import (
+from reactor_harness.core.platforms import Platform
+from reactor_harness.release.commands import run
+from reactor_harness.release.tags import (
     TagError,
     build_tag,
     is_build_tag,

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.plugin import skip_or_fail
-from reactor_harness.trivy import Trivy, TrivyNotFound, find_trivy, parse_report, read_db_metadata
-from reactor_harness.trivydb import (
+from reactor_harness.checks.security.findings import parse_report
+from reactor_harness.checks.security.trivy import Trivy, TrivyNotFound, find_trivy
+from reactor_harness.checks.security.vulndb import read_db_metadata
+from reactor_harness.plugin.outcomes import skip_or_fail
+from trivydb import (
     BOLT_MAGIC,
     META,
     Advisory,

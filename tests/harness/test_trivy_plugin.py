@@ -6,10 +6,10 @@ import stat
 
 import pytest
 
-from reactor_harness.trivydb import write_trivy_db
+from trivydb import write_trivy_db
 
 NEEDS_DB = """
-from reactor_harness.plugin_security import skip_unless_vulnerability_db
+from reactor_harness.plugin.security import skip_unless_vulnerability_db
 
 def test_needs_the_db(vulnerability_db, security_settings):
     skip_unless_vulnerability_db(vulnerability_db, security_settings)

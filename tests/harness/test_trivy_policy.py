@@ -7,33 +7,38 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.family import Family
-from reactor_harness.platforms import Platform
-from reactor_harness.security import (
+from reactor_harness.checks.security.accepted import (
     Acceptance,
     IgnoreFile,
-    ParentLayers,
     SecurityPolicyError,
     acceptance_problems,
+    load_ignore_file,
+    parse_ignore_file,
+)
+from reactor_harness.checks.security.findings import parse_report
+from reactor_harness.checks.security.gate import (
+    ParentLayers,
     blocking_misconfigurations,
     blocking_secrets,
     blocking_vulnerabilities,
     describe_vulnerabilities,
-    image_of_dockerfile,
     inherited_layers,
-    load_ignore_file,
     parent_image,
-    parse_ignore_file,
     stale_acceptances,
     stale_verdict,
     used_acceptances,
-    write_ignore_file,
 )
-from reactor_harness.trivy import parse_report
+from reactor_harness.checks.security.scan import image_of_dockerfile
+from reactor_harness.core.platforms import Platform
+from reactor_harness.family.discovery import Family
+from reactor_harness.family.policy import load_policy
+from trivy_ignorefile import write_ignore_file
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "trivy"
 TODAY = dt.date(2026, 11, 28)
 REPOSITORY_IGNOREFILE = Path(__file__).parent.parent.parent / ".trivyignore.yaml"
+# The severities the family's policy gates on (images/policy.toml), as the plugin reads them.
+GATED = load_policy(Path(__file__).parent.parent.parent / "images").gated_severities
 
 
 def ignore(text: str) -> IgnoreFile:
@@ -130,29 +135,30 @@ def test_written_ignore_files_read_back_and_keep_dates_unquoted(tmp_path):
 
 def test_high_and_critical_block_fixed_or_not_and_ignore_unfixed_drops_the_unfixed():
     report = parse_report(FIXTURES / "rootfs-all-classes.json")
-    assert {(v.id, v.severity) for v in blocking_vulnerabilities(report)} == {
+    assert {(v.id, v.severity) for v in blocking_vulnerabilities(report, severities=GATED)} == {
         ("CVE-2099-10001", "HIGH"),
         ("CVE-2099-10002", "CRITICAL"),
     }  # the MEDIUM one on left-pad does not block
-    assert {v.id for v in blocking_vulnerabilities(report, ignore_unfixed=True)} == {"CVE-2099-10001"}
+    assert {v.id for v in blocking_vulnerabilities(report, severities=GATED, ignore_unfixed=True)} == {"CVE-2099-10001"}
 
 
 def test_every_secret_blocks_and_only_high_or_critical_misconfigurations_do():
     report = parse_report(FIXTURES / "rootfs-all-classes.json")
     assert [s.rule_id for s in blocking_secrets(report)] == ["github-pat"]
-    assert sorted(m.id for m in blocking_misconfigurations(report)) == ["DS-0002", "DS-0029"]
+    assert sorted(m.id for m in blocking_misconfigurations(report, severities=GATED)) == ["DS-0002", "DS-0029"]
 
 
 def test_suppressed_findings_do_not_block():
     report = parse_report(FIXTURES / "image-base-suppressed.json")
-    assert {v.id for v in blocking_vulnerabilities(report)} == {"CVE-2099-10002"}
+    assert {v.id for v in blocking_vulnerabilities(report, severities=GATED)} == {"CVE-2099-10002"}
 
 
 def test_the_failure_lists_id_severity_package_versions_layer_origin_and_title():
     report = parse_report(FIXTURES / "image-base-vulns.json")
     debian_layer = report.diff_ids[0]
     text = describe_vulnerabilities(
-        blocking_vulnerabilities(report), ParentLayers("debian:trixie-slim", frozenset({debian_layer}))
+        blocking_vulnerabilities(report, severities=GATED),
+        ParentLayers("debian:trixie-slim", frozenset({debian_layer})),
     )
     lines = text.splitlines()
     assert lines[0] == "2 vulnerabilities in 6 package(s):"

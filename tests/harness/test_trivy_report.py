@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.trivy import TrivyReportError, parse_report
+from reactor_harness.checks.security.findings import TrivyReportError, parse_report
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "trivy"
 

@@ -14,20 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.security import ensure_vulnerability_db, worker_scan_cache
-from reactor_harness.trivy import (
+from reactor_harness.checks.security.findings import TrivyError, TrivyReportError
+from reactor_harness.checks.security.trivy import (
     ConfigScan,
     ImageScan,
     Trivy,
     TrivyBinary,
-    TrivyError,
     TrivyNotFound,
-    TrivyReportError,
     TrivyScanFailed,
     find_trivy,
     pinned_version,
 )
-from reactor_harness.trivydb import write_trivy_db
+from reactor_harness.checks.security.vulndb import ensure_vulnerability_db, worker_scan_cache
+from trivydb import write_trivy_db
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "trivy"
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
@@ -215,7 +214,8 @@ def test_a_successful_download_is_used(tmp_path):
     downloader = tmp_path / "download.py"
     downloader.write_text(
         "import pathlib, sys\n"
-        "from reactor_harness.trivydb import write_trivy_db\n"
+        f"sys.path.insert(0, {str(Path(__file__).parents[1])!r})\n"
+        "from trivydb import write_trivy_db\n"
         "write_trivy_db(pathlib.Path(sys.argv[1]), [])\n"
     )
     trivy = trivy_running(tmp_path, f'"{sys.executable}" "{downloader}" "$4"')  # image --download-db-only --cache-dir D

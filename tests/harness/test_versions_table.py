@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from reactor_harness import versions_table
-from reactor_harness.family import Family
+from reactor_harness.family import versions_table
+from reactor_harness.family.discovery import Family
 
 BASE = """\
 ARG DEBIAN_IMAGE=debian:trixie-slim

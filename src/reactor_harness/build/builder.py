@@ -1,0 +1,234 @@
+"""Building the family: each image × platform once per run, parents first, children FROM this run's parents."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reactor_harness.build.bootstrap import OsImages
+from reactor_harness.core.engine import LABEL_HARNESS, BuildRequest, Engine
+from reactor_harness.core.once import RunOnce
+from reactor_harness.core.platforms import Platform
+from reactor_harness.family.discovery import Family, ParentLink
+
+LOCAL_REPOSITORY_PREFIX = "reactor-test"
+LOG_TAIL_LINES = 50
+BUILD_CA_SECRET = "build-ca"  # noqa: S105 - the secret's id, not a secret
+_STEP_HEADER = re.compile(r"^#(?P<id>\d+) (?P<title>\[.+)$")
+_STEP_ERROR = re.compile(r"^#(?P<id>\d+) ERROR:? ?(?P<message>.*)$")
+
+
+def local_tag(image: str, platform: Platform) -> str:
+    """The engine-local tag of an image built for one platform (one architecture per tag)."""
+    return f"{LOCAL_REPOSITORY_PREFIX}/{image}:{platform.slug}"
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What became of one image × platform build in this run."""
+
+    image: str
+    platform: str
+    tag: str
+    succeeded: bool
+    duration_seconds: float = 0.0
+    image_id: str | None = None
+    failed_step: str | None = None
+    log_tail: str = ""
+    log_path: str | None = None
+    blocked_by: str | None = None  # set when a parent did not build, so this one was not attempted
+    error: str | None = None
+    build_args: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BuildOutcome:
+        return cls(**data)
+
+    def failure_report(self) -> str:
+        """Why the build failed, with the failing step and the log's tail, for the test report."""
+        lines = [f"{self.image} for {self.platform} failed to build"]
+        if self.error:
+            lines.append(self.error)
+        if self.failed_step:
+            lines.append(f"failing step: {self.failed_step}")
+        if self.log_path:
+            lines.append(f"full log: {self.log_path}")
+        if self.log_tail:
+            lines.append(f"--- last {LOG_TAIL_LINES} log lines ---\n{self.log_tail}")
+        return "\n".join(lines)
+
+
+def failing_step(log: str) -> str | None:
+    """The BuildKit step that failed, from a `--progress plain` log (`[stage-1 2/6] RUN apt-get …`)."""
+    titles: dict[str, str] = {}
+    for line in log.splitlines():
+        header = _STEP_HEADER.match(line)
+        if header:
+            titles.setdefault(header.group("id"), header.group("title"))
+            continue
+        error = _STEP_ERROR.match(line)
+        if error and error.group("id") in titles:
+            return titles[error.group("id")]
+    for line in reversed(log.splitlines()):  # a frontend error (bad instruction) has no step id
+        if line.startswith(("error:", "ERROR:", "failed to solve", "Dockerfile parse error")):
+            return line
+    return None
+
+
+def is_step_line(line: str) -> bool:
+    """A progress line worth showing while a long build runs: a step starting, finishing or failing."""
+    return bool(_STEP_HEADER.match(line) or _STEP_ERROR.match(line) or re.match(r"^#\d+ DONE ", line))
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How the run builds: where logs go, the CA bundle secret, metadata build args."""
+
+    log_dir: Path
+    ca_bundle: Path | None = None
+    image_labels: Mapping[str, str] = field(default_factory=dict)  # extra labels on built images
+    metadata_args: Mapping[str, str] = field(default_factory=dict)  # e.g. VCS_REF, passed if declared
+
+
+class FamilyBuilder:
+    """Builds images of a family per platform, once per run across workers, in dependency order."""
+
+    def __init__(
+        self,
+        family: Family,
+        engine: Engine,
+        os_images: OsImages,
+        once: RunOnce,
+        settings: BuildSettings,
+        native: Platform,
+        progress: Callable[[str], None] = lambda _line: None,
+    ) -> None:
+        self.family = family
+        self.engine = engine
+        self.os_images = os_images
+        self.once = once
+        self.settings = settings
+        self.native = native
+        self.progress = progress
+
+    def build(self, image: str, platform: Platform) -> BuildOutcome:
+        return self.once.get(
+            f"build-{image}-{platform.slug}",
+            lambda: self._build(image, platform),
+            BuildOutcome.to_json,
+            BuildOutcome.from_json,
+        )
+
+    def resolve_sources(self, image: str, platform: Platform) -> tuple[dict[str, str], BuildOutcome | None]:
+        """Build args naming this run's parent builds and OS images; the failed parent if one failed."""
+        build_args: dict[str, str] = {}
+        for source in self.family.sources(image):
+            stage_platform = self.native if source.on_build_platform else platform
+            if isinstance(source, ParentLink):
+                parent = self.build(source.parent, stage_platform)
+                if not parent.succeeded:
+                    return build_args, parent
+                build_args[source.arg] = parent.tag
+            else:
+                build_args[source.arg] = self.os_images.ensure(source.reference, stage_platform)
+        return build_args, None
+
+    def _build(self, image: str, platform: Platform) -> BuildOutcome:
+        tag = local_tag(image, platform)
+        build_args, failed_parent = self.resolve_sources(image, platform)
+        if failed_parent is not None:
+            return BuildOutcome(
+                image=image,
+                platform=str(platform),
+                tag=tag,
+                succeeded=False,
+                blocked_by=f"{failed_parent.image} for {failed_parent.platform}",
+                error=f"not built: its parent {failed_parent.image} for {failed_parent.platform} failed to build",
+            )
+        dockerfile = self.family[image].dockerfile
+        for name, value in self.settings.metadata_args.items():
+            if name in dockerfile.global_args:
+                build_args[name] = value
+        secrets = {BUILD_CA_SECRET: self.settings.ca_bundle} if self.settings.ca_bundle else {}
+        request = BuildRequest(
+            dockerfile=dockerfile.path,
+            context=self.family.root,
+            tag=tag,
+            platform=str(platform),
+            build_args=build_args,
+            # No run label on images: every container started from one would inherit it, and the reaper
+            # would take a user's own container for a leftover of this run.
+            labels={LABEL_HARNESS: "image", **self.settings.image_labels},
+            secrets=secrets,
+        )
+        self.settings.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.settings.log_dir / f"build-{image}-{platform.slug}.log"
+        started = time.monotonic()
+        self.progress(f"building {image} for {platform} (log: {log_path})")
+        with log_path.open("w", encoding="utf-8") as log_file:
+            log_file.write(f"# {' '.join(request_summary(request))}\n")
+
+            def on_line(line: str) -> None:
+                log_file.write(line + "\n")
+                log_file.flush()
+                if is_step_line(line):
+                    self.progress(f"{image} {platform}: {line}")
+
+            result = self.engine.build(request, on_line=on_line)
+        duration = time.monotonic() - started
+        log_text = result.stdout
+        tail = "\n".join(log_text.rstrip("\n").splitlines()[-LOG_TAIL_LINES:])
+        if not result.succeeded:
+            self.progress(f"{image} for {platform}: build FAILED after {duration:.0f}s")
+            return BuildOutcome(
+                image=image,
+                platform=str(platform),
+                tag=tag,
+                succeeded=False,
+                duration_seconds=duration,
+                failed_step=failing_step(log_text),
+                log_tail=tail,
+                log_path=str(log_path),
+                error=f"docker build exited {result.exit_status}",
+                build_args=build_args,
+            )
+        details = self.engine.inspect_image(tag) or {}
+        self.progress(f"{image} for {platform}: built in {duration:.0f}s")
+        return BuildOutcome(
+            image=image,
+            platform=str(platform),
+            tag=tag,
+            succeeded=True,
+            duration_seconds=duration,
+            image_id=details.get("Id"),
+            log_tail=tail,
+            log_path=str(log_path),
+            build_args=build_args,
+        )
+
+
+def request_summary(request: BuildRequest) -> list[str]:
+    """The build as a readable command line for the log's first line."""
+    words = ["docker build", "--platform", request.platform, "-f", str(request.dockerfile), "-t", request.tag]
+    for key, value in sorted(request.build_args.items()):
+        words += ["--build-arg", f"{key}={value}"]
+    return [*words, str(request.context)]
+
+
+def save_image_archive(engine: Engine, once: RunOnce, image: str, platform: Platform, tag: str) -> Path:
+    """The image as a `docker save` tarball, written once per run and shared by every reader of it."""
+
+    def save() -> str:
+        destination = once.directory / "archives" / f"{image}-{platform.slug}.tar"
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        engine.save(tag, destination)
+        return str(destination)
+
+    return Path(once.get(f"archive-{image}-{platform.slug}", save, str, str))

@@ -1,0 +1,184 @@
+"""Long-lived test containers: started once per image × platform, shared by its tests, reaped by label."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from testinfra.backend.base import BaseBackend
+from testinfra.backend.base import CommandResult as TestinfraResult
+from testinfra.host import Host
+
+from reactor_harness.core.engine import LABEL_HARNESS, LABEL_PID, LABEL_RUN, CommandResult, Engine
+from reactor_harness.core.errors import WaitTimeout
+
+USER = "claude"
+
+
+def wait_until(
+    probe: Callable[[], tuple[bool, str]], *, timeout: float, interval: float = 0.2, what: str, hint: str = ""
+) -> str:
+    """Poll probe until it reports ready or the deadline passes; the last state seen either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ready, state = probe()
+        if ready:
+            return state
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(
+                f"{what} not ready after {timeout:.0f}s; last state seen: {state}{'; ' + hint if hint else ''}"
+            )
+        time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class Container:
+    """A running container of one image × platform, reached through the engine seam."""
+
+    engine: Engine
+    id: str
+    image: str
+    platform: str
+
+    def __str__(self) -> str:
+        return f"{self.image} ({self.platform}) container {self.id[:12]}"
+
+    def exec(
+        self,
+        argv: Sequence[str],
+        *,
+        user: str | None = USER,
+        workdir: str | None = None,
+        env: Mapping[str, str] | None = None,
+        input_bytes: bytes | None = None,
+        timeout: float = 600.0,
+    ) -> CommandResult:
+        return self.engine.exec(
+            self.id, argv, user=user, workdir=workdir, environment=env, input_bytes=input_bytes, timeout=timeout
+        )
+
+    def sh(
+        self, script: str, *, user: str | None = USER, workdir: str | None = None, timeout: float = 600.0
+    ) -> CommandResult:
+        """Run a script with a non-interactive `sh -c`, as a tool or CI job would."""
+        return self.exec(["sh", "-c", script], user=user, workdir=workdir, timeout=timeout)
+
+    def copy_in(self, source: Path, destination: str, owner: str = USER) -> None:
+        """Copy a host file or folder into the container, owned by `owner`."""
+        self.engine.copy_into(self.id, source, destination)
+        chown = self.exec(["chown", "-R", f"{owner}:{owner}", destination], user="root")
+        if not chown.succeeded:
+            raise AssertionError(f"could not hand {destination} to {owner} in {self}\n{chown.describe()}")
+
+    def copy_to_scratch(self, source: Path, owner: str = USER) -> str:
+        """A fresh copy of a host folder under /tmp in the container (a unique name per call); its path.
+
+        Tests share one container per image, so each works on its own copy of a sample project.
+        """
+        destination = f"/tmp/{source.name}-{uuid.uuid4().hex[:8]}"  # noqa: S108 - inside the container
+        self.copy_in(source, destination, owner)
+        return destination
+
+    def read_bytes(self, path: str, count: int) -> bytes:
+        """The first `count` bytes of a file in the container (e.g. an ELF header)."""
+        result = self.exec(["od", "-An", "-v", "-tx1", "-N", str(count), path])
+        if not result.succeeded:
+            raise AssertionError(f"cannot read {path} in {self}\n{result.describe()}")
+        return bytes.fromhex("".join(result.stdout.split()))
+
+
+def start_container(
+    engine: Engine,
+    tag: str,
+    platform: str,
+    labels: Mapping[str, str],
+    *,
+    ready_timeout: float = 60.0,
+    environment: Mapping[str, str] | None = None,
+    volumes: Sequence[str] = (),
+    command: Sequence[str] = (),
+) -> str:
+    """Start a container with no network and wait until it runs; its id."""
+    container_id = engine.run_detached(
+        tag, platform=platform, labels=labels, network="none", environment=environment, volumes=volumes, command=command
+    )
+
+    def running() -> tuple[bool, str]:
+        state = engine.container_state(container_id)
+        if state is None:
+            return False, "no such container"
+        if not state.get("Running") and state.get("Status") in {"exited", "dead"}:
+            logs = engine.logs(container_id)
+            raise WaitTimeout(
+                f"container {container_id[:12]} of {tag} exited (code {state.get('ExitCode')}) instead of staying up; "
+                f"its output:\n{logs.stdout}{logs.stderr}"
+            )
+        return bool(state.get("Running")), str(state.get("Status"))
+
+    wait_until(running, timeout=ready_timeout, what=f"container of {tag}", hint="look at `docker logs` of it")
+    return container_id
+
+
+def run_labels(run_id: str, pid: int | None = None) -> dict[str, str]:
+    """Labels that mark a container as this run's (the pid lets a later run tell if the run is gone)."""
+    return {LABEL_HARNESS: "container", LABEL_RUN: run_id, LABEL_PID: str(pid if pid is not None else os.getpid())}
+
+
+def _process_alive(pid_text: str) -> bool:
+    try:
+        os.kill(int(pid_text), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_leftovers(engine: Engine, current_run: str) -> list[str]:
+    """Remove containers of earlier runs whose pytest process is gone; the ids removed."""
+    stale = [
+        entry["id"]
+        for entry in engine.containers_with_label(f"{LABEL_HARNESS}=container")
+        if entry.get(LABEL_RUN) != current_run and not _process_alive(entry.get(LABEL_PID, ""))
+    ]
+    engine.remove_containers(stale)
+    return stale
+
+
+def remove_run_containers(engine: Engine, run_id: str) -> list[str]:
+    ids = [
+        entry["id"]
+        for entry in engine.containers_with_label(f"{LABEL_RUN}={run_id}")
+        if entry.get(LABEL_HARNESS) == "container"
+    ]
+    engine.remove_containers(ids)
+    return ids
+
+
+class EngineBackend(BaseBackend):  # type: ignore[misc]
+    """A testinfra backend that runs commands in a container through the harness's engine seam."""
+
+    NAME = "docker"  # testinfra modules treat it as a docker container, which it is
+
+    def __init__(self, container: Container, user: str | None = USER, **kwargs: Any) -> None:
+        self.container = container
+        self.user = user
+        super().__init__(container.id, **kwargs)
+
+    def run(self, command: str, *args: str, **kwargs: Any) -> TestinfraResult:
+        script = self.get_command(command, *args)
+        result = self.container.exec(["/bin/sh", "-c", script], user=self.user)
+        return self.result(result.exit_status, self.encode(script), result.stdout, result.stderr)
+
+
+def host_for(container: Container, user: str | None = USER) -> Host:
+    """A testinfra Host on the container (commands run as `user`)."""
+    backend = EngineBackend(container, user=user)
+    host = Host(backend)
+    backend.set_host(host)
+    return host

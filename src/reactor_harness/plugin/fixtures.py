@@ -1,0 +1,184 @@
+"""The core fixtures: family, engine, once-per-run guard, builder, built image, container, testinfra hosts.
+
+Fixtures are thin: the work lives in family/, build/ and core/. Each can be overridden in a conftest.py;
+its docstring says what overriding it does.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from testinfra.host import Host
+
+from reactor_harness.build.bootstrap import OsImages
+from reactor_harness.build.builder import BuildSettings, FamilyBuilder, save_image_archive
+from reactor_harness.core.containers import Container, host_for, reap_leftovers, run_labels, start_container
+from reactor_harness.core.engine import Engine
+from reactor_harness.core.errors import EngineUnavailable, HarnessError
+from reactor_harness.core.once import RunOnce
+from reactor_harness.core.platforms import why_unrunnable
+from reactor_harness.family.discovery import Family
+from reactor_harness.family.policy import FamilyPolicy, PolicyError, load_policy
+from reactor_harness.plugin.outcomes import skip_or_fail
+from reactor_harness.plugin.progress import progress_writer
+from reactor_harness.plugin.results import record_result
+from reactor_harness.plugin.settings import HarnessSettings
+from reactor_harness.plugin.targets import BuiltImage, Target
+from reactor_harness.plugin.workers import worker_id
+from reactor_harness.report.results import AreaResult
+
+
+@pytest.fixture(scope="session")
+def family(harness_settings: HarnessSettings) -> Family:
+    """The image family read from images/*/Dockerfile. Override to check another family folder."""
+    return Family.discover(harness_settings.images_dir)
+
+
+@pytest.fixture(scope="session")
+def family_policy(harness_settings: HarnessSettings) -> FamilyPolicy:
+    """The family's policy from images/policy.toml (a missing or malformed file fails the tests that need it).
+    Override to check against other values."""
+    try:
+        return load_policy(harness_settings.images_dir)
+    except PolicyError as error:
+        problem = str(error)
+    pytest.fail(problem, pytrace=False)  # outside the except: the report shows the message alone
+
+
+@pytest.fixture(scope="session")
+def run_once(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> RunOnce:
+    """The once-per-run guard shared by all xdist workers. Override to share work across runs."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker_id(pytestconfig) else base
+    return RunOnce(shared / "reactor-once")
+
+
+@pytest.fixture(scope="session")
+def engine(harness_settings: HarnessSettings, run_once: RunOnce) -> Engine:
+    """The container engine; skips (fails in strict mode) when none answers. Override to use another."""
+    try:
+        connected = Engine.connect()
+    except EngineUnavailable as error:
+        skip_or_fail(harness_settings, str(error))
+        raise  # unreachable: skip_or_fail raises
+    run_once.get("reap-leftovers", lambda: reap_leftovers(connected, harness_settings.run_id), _as_list, _as_list)
+    return connected
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(item) for item in value]
+
+
+def git_revision(root: Path) -> str:
+    """The checked-out commit (recorded in the images' VCS_REF label), or "unknown"."""
+    try:
+        completed = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return completed.stdout.strip() or "unknown"
+
+
+@pytest.fixture(scope="session")
+def family_builder(
+    pytestconfig: pytest.Config, harness_settings: HarnessSettings, family: Family, engine: Engine, run_once: RunOnce
+) -> FamilyBuilder:
+    """Builds the family once per run. Override to build with other settings (e.g. no CA secret)."""
+    progress = progress_writer(pytestconfig)
+    settings = BuildSettings(
+        log_dir=harness_settings.reports_dir / "build-logs",
+        ca_bundle=harness_settings.ca_bundle,
+        metadata_args={"VCS_REF": git_revision(harness_settings.root)},
+    )
+    os_images = OsImages(engine, harness_settings.reports_dir / "bootstrap", log=progress, once=run_once)
+    return FamilyBuilder(family, engine, os_images, run_once, settings, harness_settings.native, progress)
+
+
+@pytest.fixture
+def built_image(
+    request: pytest.FixtureRequest,
+    target: Target,
+    harness_settings: HarnessSettings,
+    family: Family,
+    family_builder: FamilyBuilder,
+) -> BuiltImage:
+    """The target image built in this run (fails with the failing step and log tail if it did not build)."""
+    reason = why_unrunnable(target.platform, harness_settings.native)
+    if reason:
+        skip_or_fail(harness_settings, reason)
+    try:
+        outcome = family_builder.build(target.image, target.platform)
+    except HarnessError as error:
+        record_result(
+            request.node,
+            AreaResult(target.image, str(target.platform), "build", {"status": "failed", "error": str(error)}),
+        )
+        pytest.fail(f"{target}: {error}", pytrace=False)
+    record_result(
+        request.node,
+        AreaResult(
+            target.image,
+            str(target.platform),
+            "build",
+            {
+                "status": "passed" if outcome.succeeded else ("blocked" if outcome.blocked_by else "failed"),
+                "duration_seconds": outcome.duration_seconds,
+                "failed_step": outcome.failed_step,
+                "log_tail": outcome.log_tail,
+                "log_path": outcome.log_path,
+            },
+        ),
+    )
+    if not outcome.succeeded:
+        if outcome.blocked_by:
+            pytest.skip(f"{target}: not built because its parent {outcome.blocked_by} failed to build")
+        request.node.add_report_section("setup", "build log tail", outcome.log_tail)
+        pytest.fail(outcome.failure_report(), pytrace=False)
+    return BuiltImage(
+        name=target.image,
+        platform=target.platform,
+        tag=outcome.tag,
+        outcome=outcome,
+        dockerfile=family[target.image].dockerfile,
+    )
+
+
+@pytest.fixture
+def container(
+    built_image: BuiltImage, engine: Engine, run_once: RunOnce, harness_settings: HarnessSettings
+) -> Container:
+    """The image's long-lived test container (no network), shared by its tests and removed at the end."""
+    container_id = run_once.get(
+        f"container-{built_image.name}-{built_image.platform.slug}",
+        lambda: start_container(
+            engine,
+            built_image.tag,
+            str(built_image.platform),
+            run_labels(harness_settings.run_id, harness_settings.owner_pid),
+        ),
+        str,
+        str,
+    )
+    return Container(engine=engine, id=container_id, image=built_image.name, platform=str(built_image.platform))
+
+
+@pytest.fixture
+def image_archive(built_image: BuiltImage, engine: Engine, run_once: RunOnce) -> Path:
+    """The image as a `docker save` tarball, written once per run (size analysis and scanners read it)."""
+    return save_image_archive(engine, run_once, built_image.name, built_image.platform, built_image.tag)
+
+
+@pytest.fixture
+def host(container: Container, family_policy: FamilyPolicy) -> Host:
+    """A testinfra Host on the image's container, running commands as the policy's non-root user (claude)."""
+    return host_for(container, user=family_policy.user)
+
+
+@pytest.fixture
+def root_host(container: Container) -> Host:
+    """A testinfra Host on the image's container, running commands as root."""
+    return host_for(container, user="root")

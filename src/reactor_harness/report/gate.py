@@ -1,0 +1,42 @@
+"""The gate summary: the run's result in compact JSON, which a release records next to the image."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reactor_harness.report.matrix import MatrixRow
+
+GATE_SUMMARY_FILE = "summary.json"
+GATE_SUMMARY_SCHEMA = 1
+# Bulky evidence stays in the HTML report, out of the compact gate summary.
+_EVIDENCE_KEYS = frozenset({"log_tail", "log_path", "layers", "findings"})
+
+
+def gate_summary(rows: Iterable[MatrixRow], exit_status: int, run_id: str) -> dict[str, Any]:
+    """The run's result in compact JSON: what a release records next to the image it publishes."""
+    targets = []
+    for row in rows:
+        entry: dict[str, Any] = {"image": row.image, "platform": row.platform, "ok": row.ok}
+        entry["checks"] = row.checks.to_json()
+        for area, data in sorted(row.areas.items()):
+            entry[area] = {key: value for key, value in data.items() if key not in _EVIDENCE_KEYS}
+        targets.append(entry)
+    return {
+        "schema": GATE_SUMMARY_SCHEMA,
+        "run_id": run_id,
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "exit_status": int(exit_status),
+        "passed": int(exit_status) == 0 and all(target["ok"] for target in targets),
+        "targets": targets,
+    }
+
+
+def write_gate_summary(reports_dir: Path, summary: Mapping[str, Any]) -> Path:
+    path = reports_dir / GATE_SUMMARY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=1, sort_keys=True), encoding="utf-8")
+    return path
