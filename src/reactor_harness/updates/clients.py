@@ -56,8 +56,13 @@ def run_client(
     environment = {**os.environ, **(env or {})}
     try:
         completed = subprocess.run(
-            [executable, *command[1:]], cwd=cwd, env=environment, capture_output=True, text=True,
-            timeout=timeout, check=False,
+            [executable, *command[1:]],
+            cwd=cwd,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise RegistryError(f"`{' '.join(command)}` did not answer within {timeout:.0f} s") from None

@@ -76,6 +76,7 @@ def _arg_pin(image: str, pin: Pin, checksums: tuple[Pin, ...]) -> TrackedPin:
         location=pin.location,
         kind=PinKind.ARG,
         path=pin.dockerfile,
+        line=pin.line,
         checksums=checksums,
     )
 
@@ -85,13 +86,29 @@ def lock_pins(image: Image) -> list[TrackedPin]:
     tracked: list[TrackedPin] = []
     for row in requirements_rows(image.name, image.directory):
         tracked.append(
-            TrackedPin(image.name, row.tool, "pypi", row.tool, row.version, row.source, PinKind.REQUIREMENTS,
-                       image.directory / row.pinned_in)
+            TrackedPin(
+                image.name,
+                row.tool,
+                "pypi",
+                row.tool,
+                row.version,
+                row.source,
+                PinKind.REQUIREMENTS,
+                image.directory / row.pinned_in,
+            )
         )
     for row in package_lock_rows(image.name, image.directory):
         tracked.append(
-            TrackedPin(image.name, row.tool, "npm", row.tool, row.version, row.source, PinKind.PACKAGE_LOCK,
-                       image.directory / row.pinned_in)
+            TrackedPin(
+                image.name,
+                row.tool,
+                "npm",
+                row.tool,
+                row.version,
+                row.source,
+                PinKind.PACKAGE_LOCK,
+                image.directory / row.pinned_in,
+            )
         )
     return tracked
 
@@ -100,7 +117,7 @@ def family_pins(family: Family, images: list[str] | None = None) -> list[Tracked
     """Every tracked pin of the family (or of the named images), parents first, in file order."""
     names = family.build_order if not images else [n for n in family.build_order if n in images]
     for name in images or []:
-        family[name]  # an unknown image name fails with the known ones listed  # noqa: B018
+        family[name]  # an unknown image name fails with the known ones listed
     tracked: list[TrackedPin] = []
     for name in names:
         image = family[name]

@@ -65,6 +65,7 @@ class TrackedPin:
     location: str  # file:line
     kind: PinKind
     path: Path
+    line: int = 0  # 1-based line of the ARG (0 for lock pins, whose files are regenerated)
     checksums: tuple[Pin, ...] = ()  # checksum ARGs that must move with this version (ARG pins only)
 
     @property

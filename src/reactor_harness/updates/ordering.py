@@ -67,7 +67,9 @@ def _semver(text: str, prefix: str) -> ParsedVersion | None:
     numbers = (int(match.group("major")), int(match.group("minor")), int(match.group("patch")))
     pre = match.group("pre")
     # A pre-release sorts before its release; identifiers compare numerically where numeric.
-    pre_key: tuple[Any, ...] = (1,) if pre is None else (0, *((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")))
+    pre_key: tuple[Any, ...] = (
+        (1,) if pre is None else (0, *((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")))
+    )
     return ParsedVersion(text, (*numbers, pre_key), numbers, pre is None)
 
 

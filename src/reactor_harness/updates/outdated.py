@@ -56,7 +56,7 @@ def _lookup(source: Datasource, pin: TrackedPin) -> list[str] | RegistryError:
         return source.versions(pin.dep_name)
     except RegistryError as error:
         return error
-    except Exception as error:  # noqa: BLE001 - a registry's garbage must not hide the other pins
+    except Exception as error:
         return RegistryError(f"unexpected answer: {error.__class__.__name__}: {error}")
 
 

@@ -20,6 +20,7 @@ class UpdatePolicy:
     per_image: dict[str, dict[str, Level]] = field(default_factory=dict)
     node_packages: frozenset[str] = frozenset()
     node_lts_start: dict[int, datetime.date] = field(default_factory=dict)
+    node_release_notes: str = ""  # URL template with {version}
 
     def level_for(self, image: str, datasource: str, override: Level | None = None) -> Level:
         """The level a pin gets: the command line's, else the image's, else the datasource's default."""
@@ -39,7 +40,9 @@ class UpdatePolicy:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as error:
-            raise UpdatesError(f"cannot read the update policy {path}: {error}; create it (see README, Pins)") from error
+            raise UpdatesError(
+                f"cannot read the update policy {path}: {error}; create it (see README, Pins)"
+            ) from error
         except tomllib.TOMLDecodeError as error:
             raise UpdatesError(f"{path} is not valid TOML: {error}") from error
         defaults = _levels(data.get("defaults", {}), f"{path} [defaults]")
@@ -54,7 +57,8 @@ class UpdatePolicy:
                     f"{path} [node.lts-start]: {major} = {start!r} must be `<major> = YYYY-MM-DD` (an unquoted date)"
                 )
             lts[int(major)] = start
-        return cls(defaults, per_image, frozenset(node.get("packages", [])), lts)
+        notes = str(node.get("release-notes", {}).get("url", ""))
+        return cls(defaults, per_image, frozenset(node.get("packages", [])), lts, notes)
 
 
 def _levels(table: object, where: str) -> dict[str, Level]:

@@ -19,7 +19,7 @@ def pip_index_url() -> str:
     configured = os.environ.get("PIP_INDEX_URL")
     if configured:
         return configured
-    from pip._internal.models.index import PyPI  # noqa: PLC0415 - pip's default index, not retyped here
+    from pip._internal.models.index import PyPI
 
     return str(PyPI.simple_url)
 
