@@ -15,15 +15,13 @@ from typing import TextIO
 
 from reactor_harness.errors import HarnessError
 from reactor_harness.family import Family
-from reactor_harness.updates.bump import Checksummer, ImageBump, bump_image, selected
+from reactor_harness.updates.bump import ImageBump, bump_image, selected
 from reactor_harness.updates.collect import family_pins
-from reactor_harness.updates.golang_version import GoToolchains
 from reactor_harness.updates.model import Finding, Level
-from reactor_harness.updates.npm import NpmRegistry
 from reactor_harness.updates.outdated import Registries, find_outdated
 from reactor_harness.updates.policy import POLICY_FILE, UpdatePolicy
 from reactor_harness.updates.report import as_json, table
-from reactor_harness.updates.summary import render
+from reactor_harness.updates.summary import registry_links, render
 from reactor_harness.versions_table import MARKER_START, write_readme
 
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
@@ -64,7 +62,7 @@ def add_pins_group(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (add_pins_group,)
 
 
-def _findings(arguments: argparse.Namespace, errors: TextIO) -> tuple[Family, UpdatePolicy, list[Finding]]:
+def _findings(arguments: argparse.Namespace, errors: TextIO) -> tuple[Family, UpdatePolicy, Registries, list[Finding]]:
     family = Family.discover(arguments.images_dir)
     pins = family_pins(family, arguments.image or None)
     policy = UpdatePolicy.load(arguments.policy or arguments.images_dir / POLICY_FILE)
@@ -72,21 +70,22 @@ def _findings(arguments: argparse.Namespace, errors: TextIO) -> tuple[Family, Up
         names = set(arguments.only)
         pins = [p for p in pins if {p.name, p.dep_name} & names] or pins
     started = time.monotonic()
-    findings = find_outdated(pins, Registries.real(family), policy, arguments.level)
+    registries = Registries.real(family)
+    findings = find_outdated(pins, registries, policy, arguments.level)
     errors.write(f"[reactor pins] {len(findings)} pins looked up in {time.monotonic() - started:.1f} s\n")
-    return family, policy, findings
+    return family, policy, registries, findings
 
 
 def run_outdated(arguments: argparse.Namespace, output: TextIO, errors: TextIO) -> int:
-    _, _, findings = _findings(arguments, errors)
+    *_, findings = _findings(arguments, errors)
     output.write(as_json(findings) if arguments.json else table(findings))
     return 0
 
 
 def run_bump(arguments: argparse.Namespace, output: TextIO, errors: TextIO) -> int:
-    family, policy, findings = _findings(arguments, errors)
+    family, policy, registries, findings = _findings(arguments, errors)
     chosen = selected(findings, arguments.only, arguments.image)
-    checksummers: dict[str, Checksummer] = {"npm": NpmRegistry(), "golang-version": GoToolchains()}
+    checksummers = registries.checksummers()
     bumps: list[ImageBump] = []
     for name in family.build_order:
         mine = [f for f in chosen if f.pin.image == name]
@@ -96,7 +95,7 @@ def run_bump(arguments: argparse.Namespace, output: TextIO, errors: TextIO) -> i
     readme = arguments.readme or arguments.images_dir.resolve().parent / "README.md"
     if any(b.written for b in bumps) and readme.is_file() and MARKER_START in readme.read_text(encoding="utf-8"):
         write_readme(readme, Family.discover(arguments.images_dir))
-    summary = render(bumps, policy, arguments.level)
+    summary = render(bumps, policy, arguments.level, registry_links(registries, policy))
     if arguments.summary:
         arguments.summary.write_text(summary, encoding="utf-8")
     output.write(summary)

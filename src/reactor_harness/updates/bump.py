@@ -8,13 +8,13 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from reactor_harness.dockerfile import Dockerfile, Pin
 from reactor_harness.errors import HarnessError
 from reactor_harness.family import Image
 from reactor_harness.updates.collect import dockerfile_pins, lock_pins
 from reactor_harness.updates.model import ChecksumUnavailable, Finding, LockError, PinKind, TrackedPin, UpdatesError
+from reactor_harness.updates.outdated import Checksummer
 from reactor_harness.updates.rewrite import (
     regenerate_package_lock,
     regenerate_requirements,
@@ -25,12 +25,6 @@ from reactor_harness.updates.rewrite import (
 
 _ARCH = re.compile(r"_(AMD64|ARM64)$")
 _ALGORITHM = re.compile(r"_(SHA256|SHA512)(_|$)")
-
-
-class Checksummer(Protocol):
-    """A datasource that can give the checksum of a version's artifact (npm integrity, Go toolchain zips)."""
-
-    def checksum(self, dep_name: str, version: str, arch: str | None, algorithm: str) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -75,3 +75,19 @@ class NpmRegistry:
                 except ValueError:
                     break
         raise ChecksumUnavailable(f"{package}@{version}'s integrity {integrity[:20]}... carries no valid {algorithm}")
+
+    def project_page(self, dep_name: str, version: str) -> str:
+        """The package's repository (its releases page) or homepage, as the registry lists it; "" if none."""
+        try:
+            answer = self._view(f"{dep_name}@{version}", "repository.url", "homepage")
+        except RegistryError:
+            return ""
+        if isinstance(answer, str):
+            answer = {"repository.url": answer}
+        if not isinstance(answer, dict):
+            return ""
+        repository = str(answer.get("repository.url") or answer.get("url") or "")
+        repository = re.sub(r"^git\+", "", repository).removesuffix(".git")
+        if repository.startswith("https://github.com/"):
+            return f"{repository}/releases"
+        return str(answer.get("homepage") or repository)

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from reactor_harness.bootstrap import host_mirrors
 from reactor_harness.family import Family
@@ -23,6 +23,13 @@ from reactor_harness.updates.pypi import PythonIndex
 PARALLEL_LOOKUPS = 8  # registry round trips, not CPU: the clients mostly wait
 
 
+@runtime_checkable
+class Checksummer(Protocol):
+    """A datasource that can give the checksum of a version's artifact (hex digest)."""
+
+    def checksum(self, dep_name: str, version: str, arch: str | None, algorithm: str) -> str: ...
+
+
 class Datasource(Protocol):
     """What `outdated` needs of a datasource: every published version of a package."""
 
@@ -35,6 +42,10 @@ class Registries:
 
     sources: dict[str, Datasource]
     go_modules: GoModules | None = None  # to check a Go tool's `go` directive against the pinned toolchain
+
+    def checksummers(self) -> dict[str, Checksummer]:
+        """The datasources that can compute a version's checksums (npm's integrity, Go's toolchain zips)."""
+        return {name: source for name, source in self.sources.items() if isinstance(source, Checksummer)}
 
     @classmethod
     def real(cls, family: Family) -> Registries:

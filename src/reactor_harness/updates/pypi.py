@@ -56,3 +56,31 @@ class PythonIndex:
         if not installable:
             raise RegistryError(f"the index lists no file for {dep_name}")
         return [version for version, usable in installable.items() if usable]
+
+    def project_page(self, dep_name: str, version: str) -> str:
+        """The release's changelog (or home page) from its core metadata's Project-URLs; "" if none."""
+        project = re.sub(r"[-_.]+", "-", dep_name).lower()
+        base = (self.index_url or pip_index_url()).rstrip("/")
+        try:
+            files = json.loads(self.fetch(f"{base}/{project}/", {"Accept": SIMPLE_JSON}))["files"]
+            entry = next(
+                f
+                for f in files
+                if _file_version(str(f.get("filename", ""))) == version
+                and (f.get("core-metadata") or f.get("data-dist-info-metadata"))
+            )
+            metadata = self.fetch(str(entry["url"]) + ".metadata", {}).decode("utf-8", "replace")
+        except (RegistryError, StopIteration, KeyError, TypeError, ValueError):
+            return ""
+        urls: dict[str, str] = {}
+        for line in metadata.splitlines():
+            key, _, value = line.partition(": ")
+            if key == "Project-URL" and "," in value:
+                label, _, url = value.partition(",")
+                urls[re.sub(r"[^a-z]", "", label.lower())] = url.strip()
+            elif key == "Home-page" and value.strip():
+                urls.setdefault("homepage", value.strip())
+        for label in ("changelog", "changes", "releasenotes", "releases", "history", "source", "homepage"):
+            if urls.get(label):
+                return urls[label]
+        return ""

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 from reactor_harness.updates.bump import Change, ImageBump
 from reactor_harness.updates.model import Level
+from reactor_harness.updates.outdated import Registries
 from reactor_harness.updates.policy import UpdatePolicy
 
 MARKER = "<!-- reactor pins bump -->"
@@ -24,6 +25,20 @@ def release_link(change: Change, policy: UpdatePolicy) -> str:
     if pin.datasource == "deb":
         return f"https://packages.debian.org/changelogs/search?keywords={pin.dep_name}"
     return ""
+
+
+def registry_links(registries: Registries, policy: UpdatePolicy) -> Callable[[Change], str]:
+    """Release links: the known release-notes pages, else what the registry says of the project."""
+
+    def link(change: Change) -> str:
+        known = release_link(change, policy)
+        if known:
+            return known
+        source = registries.sources.get(change.pin.datasource)
+        project_page = getattr(source, "project_page", None)
+        return str(project_page(change.pin.dep_name, change.new)) if callable(project_page) else ""
+
+    return link
 
 
 def render(
