@@ -98,7 +98,7 @@ def replay_registries(
         {
             "deb": DebianArchive(suite, Mirrors(ARCHIVE, SECURITY), fetch=fetch),
             "npm": NpmRegistry(run, fetch, registry=NPM),
-            "pypi": PythonIndex(INDEX, fetch),
+            "pypi": PythonIndex(INDEX, fetch, run),
             "go": go_modules,
             "golang-version": GoToolchains(run),
         },

@@ -14,13 +14,13 @@ from test_updates_outdated import LOCK, POLICY, REPOSITORY, TODAY, write_family
 
 from reactor_harness import cli
 from reactor_harness.family import Family
-from reactor_harness.updates.bump import bump_image, selected
+from reactor_harness.updates.bump import Change, bump_image, selected
 from reactor_harness.updates.clients import ClientResult
 from reactor_harness.updates.collect import family_pins
 from reactor_harness.updates.model import LockError, RegistryError, UpdatesError
 from reactor_harness.updates.outdated import Registries, find_outdated
 from reactor_harness.updates.rewrite import rewrite_arg, rewrite_package_json, rewrite_requirement
-from reactor_harness.updates.summary import render
+from reactor_harness.updates.summary import registry_links, render
 
 
 def recorded_sha512(package: str, version: str) -> str:
@@ -234,3 +234,29 @@ def test_only_names_an_unknown_pin_clearly(tmp_path, monkeypatch):
     errors = io.StringIO()
     assert cli.main(["pins", "bump", "--images-dir", str(images), "--only", "RUST_VERSION"], io.StringIO(), errors) == 2
     assert "--only RUST_VERSION: no such pin" in errors.getvalue()
+
+
+def test_release_links_come_from_what_the_registries_say(tmp_path):
+    """A PyPI tool links its changelog from the metadata pip reports; Go tools their module page."""
+    report = {
+        "install": [
+            {
+                "metadata": {
+                    "project_url": [
+                        "Repository, https://example.test/ruff",
+                        "Changelog, https://example.test/ruff/CHANGELOG.md",
+                    ]
+                }
+            }
+        ]
+    }
+    runner = ReplayRunner({"pip install --dry-run": ClientResult((), 0, json.dumps(report), "")})
+    registries = replay_registries(runner=runner)
+    links = registry_links(registries, POLICY)
+    images = write_family(tmp_path)
+    _, chosen = findings_for(images, registries, ("ruff",))
+    change = Change(chosen[0].pin, "0.17.6")
+    assert links(change) == "https://example.test/ruff/CHANGELOG.md"
+    (pip_call,) = [c for c in runner.calls if "pip" in c]
+    assert pip_call[-1] == "ruff==0.17.6"
+    assert "--dry-run" in pip_call

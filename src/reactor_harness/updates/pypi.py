@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 
-from reactor_harness.updates.clients import Fetcher, http_get
+from reactor_harness.updates.clients import Fetcher, Runner, http_get, run_client
 from reactor_harness.updates.model import RegistryError
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
@@ -36,9 +37,10 @@ def _file_version(filename: str) -> str | None:
 class PythonIndex:
     """Installable versions of a distribution: those with at least one file that is not yanked."""
 
-    def __init__(self, index_url: str | None = None, fetch: Fetcher = http_get) -> None:
+    def __init__(self, index_url: str | None = None, fetch: Fetcher = http_get, run: Runner = run_client) -> None:
         self.index_url = index_url
         self.fetch = fetch
+        self.run = run
 
     def versions(self, dep_name: str) -> list[str]:
         project = re.sub(r"[-_.]+", "-", dep_name).lower()
@@ -58,29 +60,30 @@ class PythonIndex:
         return [version for version, usable in installable.items() if usable]
 
     def project_page(self, dep_name: str, version: str) -> str:
-        """The release's changelog (or home page) from its core metadata's Project-URLs; "" if none."""
-        project = re.sub(r"[-_.]+", "-", dep_name).lower()
-        base = (self.index_url or pip_index_url()).rstrip("/")
+        """The release's changelog (else repository or home page), from the metadata pip reads for it."""
+        command = [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--ignore-installed"]
+        command += ["--only-binary", ":all:", "--quiet", "--report", "-", f"{dep_name}=={version}"]
         try:
-            files = json.loads(self.fetch(f"{base}/{project}/", {"Accept": SIMPLE_JSON}))["files"]
-            entry = next(
-                f
-                for f in files
-                if _file_version(str(f.get("filename", ""))) == version
-                and (f.get("core-metadata") or f.get("data-dist-info-metadata"))
-            )
-            metadata = self.fetch(str(entry["url"]) + ".metadata", {}).decode("utf-8", "replace")
-        except (RegistryError, StopIteration, KeyError, TypeError, ValueError):
+            result = self.run(command, timeout=120.0)
+            metadata = json.loads(result.stdout)["install"][0]["metadata"] if result.succeeded else {}
+        except (RegistryError, json.JSONDecodeError, KeyError, IndexError, TypeError):
             return ""
         urls: dict[str, str] = {}
-        for line in metadata.splitlines():
-            key, _, value = line.partition(": ")
-            if key == "Project-URL" and "," in value:
-                label, _, url = value.partition(",")
-                urls[re.sub(r"[^a-z]", "", label.lower())] = url.strip()
-            elif key == "Home-page" and value.strip():
-                urls.setdefault("homepage", value.strip())
-        for label in ("changelog", "changes", "releasenotes", "releases", "history", "source", "homepage"):
+        for entry in metadata.get("project_url", []):
+            label, _, url = str(entry).partition(",")
+            urls.setdefault(re.sub(r"[^a-z]", "", label.lower()), url.strip())
+        if metadata.get("home_page"):
+            urls.setdefault("homepage", str(metadata["home_page"]))
+        for label in (
+            "changelog",
+            "changes",
+            "releasenotes",
+            "releases",
+            "history",
+            "repository",
+            "source",
+            "homepage",
+        ):
             if urls.get(label):
                 return urls[label]
         return ""

@@ -23,7 +23,7 @@ def release_link(change: Change, policy: UpdatePolicy) -> str:
     if pin.datasource == "go":
         return f"https://pkg.go.dev/{pin.dep_name}@{new}"
     if pin.datasource == "deb":
-        return f"https://packages.debian.org/changelogs/search?keywords={pin.dep_name}"
+        return f"https://packages.debian.org/search?exact=1&searchon=names&keywords={pin.dep_name}"
     return ""
 
 
