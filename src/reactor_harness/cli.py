@@ -17,7 +17,7 @@ from reactor_harness.errors import HarnessError
 from reactor_harness.family import Family
 from reactor_harness.updates.bump import ImageBump, bump_image, selected
 from reactor_harness.updates.collect import family_pins
-from reactor_harness.updates.model import Finding, Level
+from reactor_harness.updates.model import Finding, Level, UpdatesError
 from reactor_harness.updates.outdated import Registries, find_outdated
 from reactor_harness.updates.policy import POLICY_FILE, UpdatePolicy
 from reactor_harness.updates.report import as_json, table
@@ -68,7 +68,10 @@ def _findings(arguments: argparse.Namespace, errors: TextIO) -> tuple[Family, Up
     policy = UpdatePolicy.load(arguments.policy or arguments.images_dir / POLICY_FILE)
     if arguments.only:
         names = set(arguments.only)
-        pins = [p for p in pins if {p.name, p.dep_name} & names] or pins
+        unknown = names - {n for p in pins for n in (p.name, p.dep_name)}
+        if unknown:
+            raise UpdatesError(f"--only {', '.join(sorted(unknown))}: no such pin (use an ARG name or a package name)")
+        pins = [p for p in pins if {p.name, p.dep_name} & names]
     started = time.monotonic()
     registries = Registries.real(family)
     findings = find_outdated(pins, registries, policy, arguments.level)
