@@ -91,13 +91,10 @@ def find_outdated(
     """A finding per pin, in the pins' order; a registry that fails makes only its own pins unknown."""
     day = today or datetime.date.today()
     lts = policy.lts_majors(day)
-    wanted_names = {pin.dep_name for pin in pins}
+    first_of = {(pin.datasource, pin.dep_name): pin for pin in reversed(pins)}  # one lookup per package
     with ThreadPoolExecutor(max_workers=PARALLEL_LOOKUPS) as pool:
         futures = {
-            (pin.datasource, name): pool.submit(_lookup, registries.sources[pin.datasource], pin)
-            for name in sorted(wanted_names)
-            for pin in pins
-            if pin.dep_name == name
+            key: pool.submit(_lookup, registries.sources[key[0]], pin) for key, pin in sorted(first_of.items())
         }
         answers = {key: future.result() for key, future in futures.items()}
     progress(f"{len(answers)} packages looked up")
