@@ -32,7 +32,7 @@ NPM = "http://npm.test"
 class ReplayRunner:
     """A fake `run_client`: answers `go list` from the recordings; records every call."""
 
-    def __init__(self, overrides: Mapping[str, ClientResult] | None = None) -> None:
+    def __init__(self, overrides: Mapping[str, ClientResult | RegistryError] | None = None) -> None:
         self.calls: list[tuple[str, ...]] = []
         self.overrides = dict(overrides or {})
 
@@ -41,6 +41,8 @@ class ReplayRunner:
         self.calls.append(key)
         for fragment, result in self.overrides.items():
             if fragment in " ".join(command):
+                if isinstance(result, RegistryError):
+                    raise result
                 return result
         if command[:2] == ["go", "list"]:
             module = command[-1].split("@", 1)[0]

@@ -260,3 +260,21 @@ def test_release_links_come_from_what_the_registries_say(tmp_path):
     (pip_call,) = [c for c in runner.calls if "pip" in c]
     assert pip_call[-1] == "ruff==0.17.6"
     assert "--dry-run" in pip_call
+
+
+def test_a_missing_go_client_leaves_the_toolchain_pin_alone(tmp_path):
+    """No `go` on PATH: GO_VERSION and its sha256s stay, the reason is reported, nothing else stops."""
+    images = write_family(tmp_path)
+    before = (images / "go" / "Dockerfile").read_bytes()
+    runner = ReplayRunner({"go env": RegistryError("go is not installed (install it, or put it on PATH)")})
+    registries = replay_registries(runner=runner)
+    family = Family.discover(images)
+    findings = find_outdated(family_pins(family, ["go"]), registries, POLICY, None, TODAY)
+    chosen = [f.__class__(f.pin, f.level, wanted="1.26.12") for f in findings if f.pin.name == "GO_VERSION"]
+    result = bump_image(family["go"], chosen, registries.checksummers())
+    assert result.changes == []
+    assert (
+        result.skipped[0][1]
+        == "checksum not computed, pin left alone: go is not installed (install it, or put it on PATH)"
+    )
+    assert (images / "go" / "Dockerfile").read_bytes() == before

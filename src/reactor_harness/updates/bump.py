@@ -13,7 +13,15 @@ from reactor_harness.dockerfile import Dockerfile, Pin
 from reactor_harness.errors import HarnessError
 from reactor_harness.family import Image
 from reactor_harness.updates.collect import dockerfile_pins, lock_pins
-from reactor_harness.updates.model import ChecksumUnavailable, Finding, LockError, PinKind, TrackedPin, UpdatesError
+from reactor_harness.updates.model import (
+    ChecksumUnavailable,
+    Finding,
+    LockError,
+    PinKind,
+    RegistryError,
+    TrackedPin,
+    UpdatesError,
+)
 from reactor_harness.updates.outdated import Checksummer
 from reactor_harness.updates.rewrite import (
     regenerate_package_lock,
@@ -102,7 +110,7 @@ def bump_image(
             changes.append(
                 Change(finding.pin, finding.wanted, new_checksums(finding.pin, finding.wanted, checksummers))
             )
-        except ChecksumUnavailable as error:
+        except (ChecksumUnavailable, RegistryError) as error:  # a client missing or silent: same outcome
             result.skipped.append((finding.pin, f"checksum not computed, pin left alone: {error}"))
     if not changes:
         return result

@@ -50,7 +50,10 @@ class GoToolchains:
         result = go_command(self.run, ["env", "-json", "GOSUMDB", "GOFLAGS", *_CHECKSUM_DB_OVERRIDES])
         if not result.succeeded:
             raise ChecksumUnavailable(f"go env: {result.last_error_line()}")
-        settings = json.loads(result.stdout)
+        try:
+            settings = json.loads(result.stdout)
+        except json.JSONDecodeError:
+            raise ChecksumUnavailable("go env -json answered something that is not JSON") from None
         if settings.get("GOSUMDB", "off") == "off" or any(settings.get(name) for name in _CHECKSUM_DB_OVERRIDES):
             raise ChecksumUnavailable(
                 "the go command would not verify the toolchain against the Go checksum database "

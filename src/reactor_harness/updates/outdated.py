@@ -93,9 +93,7 @@ def find_outdated(
     lts = policy.lts_majors(day)
     first_of = {(pin.datasource, pin.dep_name): pin for pin in reversed(pins)}  # one lookup per package
     with ThreadPoolExecutor(max_workers=PARALLEL_LOOKUPS) as pool:
-        futures = {
-            key: pool.submit(_lookup, registries.sources[key[0]], pin) for key, pin in sorted(first_of.items())
-        }
+        futures = {key: pool.submit(_lookup, registries.sources[key[0]], pin) for key, pin in sorted(first_of.items())}
         answers = {key: future.result() for key, future in futures.items()}
     progress(f"{len(answers)} packages looked up")
     toolchains = _go_toolchains(pins)
