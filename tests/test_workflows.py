@@ -49,7 +49,7 @@ def images_workflow():
 
 
 def test_the_workflows_exist():
-    assert {path.name for path in WORKFLOWS} >= {"images.yml", "release.yml", "rollback.yml"}
+    assert {path.name for path in WORKFLOWS} >= {"images.yml", "release.yml", "rollback.yml", "pins.yml"}
 
 
 def test_actionlint_finds_nothing():
@@ -153,3 +153,54 @@ def test_the_gate_options_exist():
     assert result.returncode == 0, result.stderr
     for option in ("--platform", "--reactor-strict", "--require-vuln-db", "-n"):
         assert re.search(rf"^\s+{re.escape(option)}[ =,]", result.stdout, re.MULTILINE), option
+
+
+@pytest.fixture(scope="module")
+def pins_workflow():
+    return _load(ROOT / ".github" / "workflows" / "pins.yml")
+
+
+def test_pin_updates_run_monthly_and_on_demand_with_a_level(pins_workflow):
+    """pins.yml runs on a monthly schedule and by hand, with the level as a choice (policy = each default)."""
+    triggers = _triggers(pins_workflow)
+    (schedule,) = triggers["schedule"]
+    _minute, _hour, day, month, weekday = schedule["cron"].split()
+    assert (month, weekday) == ("*", "*"), "once a month"
+    assert day.isdigit(), "on a fixed day of the month"
+    level = triggers["workflow_dispatch"]["inputs"]["level"]
+    assert level["type"] == "choice"
+    assert level["options"] == ["policy", "patch", "minor", "major"]
+
+
+def test_only_the_pull_request_job_can_write_code_and_pull_requests(pins_workflow):
+    """The bump (which runs registry tooling) reads only; the PR job writes; the gate job only dispatches."""
+    jobs = pins_workflow["jobs"]
+    assert jobs["bump"]["permissions"] == {"contents": "read"}
+    assert jobs["pull-request"]["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert jobs["gate"]["permissions"] == {"actions": "write"}
+    bump_runs = " ".join(str(step.get("run", "")) for step in jobs["bump"]["steps"])
+    assert "reactor pins bump" in bump_runs
+    assert "--summary" in bump_runs
+    pull_request_runs = " ".join(str(step.get("run", "")) for step in jobs["pull-request"]["steps"])
+    runs_tool = re.compile(r"^\s*(?:python -m pip|pip|reactor|npm|npx|uv|go|make)\b", re.MULTILINE)
+    assert not runs_tool.search(pull_request_runs), "the job that can push must run no registry tooling"
+    assert "gh pr edit" in pull_request_runs
+    assert "gh pr create" in pull_request_runs
+    assert "gh workflow run images.yml" in " ".join(str(step.get("run", "")) for step in jobs["gate"]["steps"])
+
+
+def test_the_reactor_commands_the_workflows_call_exist(capsys):
+    """Every `reactor <group> <command>` in a workflow parses (a rename breaks this test, not CI)."""
+    from reactor_harness.cli import parser
+
+    called = {
+        match.group(1, 2)
+        for path in WORKFLOWS
+        for match in re.finditer(r"\breactor (\w+) (\w+)", path.read_text(encoding="utf-8"))
+    }
+    assert called >= {("pins", "bump"), ("pins", "outdated")}
+    for group, command in sorted(called):
+        with pytest.raises(SystemExit) as exit_info:
+            parser().parse_args([group, command, "--help"])
+        assert exit_info.value.code == 0, (group, command)
+    capsys.readouterr()

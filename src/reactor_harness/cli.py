@@ -1,0 +1,131 @@
+"""`reactor`: the maintenance commands, one group per concern (`reactor pins outdated|bump`).
+
+A command group is a function that adds its subcommands to the `reactor` parser and sets each one's
+`handler`; add a group to COMMAND_GROUPS (review, affected and release can join `pins` this way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from reactor_harness.core.errors import HarnessError
+from reactor_harness.family.discovery import Family
+from reactor_harness.family.versions_table import MARKER_START, write_readme
+from reactor_harness.updates.bump import ImageBump, bump_image, selected
+from reactor_harness.updates.collect import family_pins
+from reactor_harness.updates.model import Finding, Level, UpdatesError
+from reactor_harness.updates.outdated import Registries, find_outdated
+from reactor_harness.updates.policy import POLICY_FILE, UpdatePolicy
+from reactor_harness.updates.report import as_json, table
+from reactor_harness.updates.summary import registry_links, render
+
+Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+
+def _level(text: str) -> Level:
+    try:
+        return Level(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use patch, minor or major") from None
+
+
+def _pins_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--images-dir", type=Path, default=Path("images"), help="the family's folder (default: images)"
+    )
+    command.add_argument("--policy", type=Path, help=f"the update policy (default: <images-dir>/{POLICY_FILE})")
+    command.add_argument("--level", type=_level, help="patch|minor|major for every pin (default: the policy's)")
+    command.add_argument("--image", action="append", default=[], help="only this image's pins (repeatable)")
+    command.add_argument("--only", nargs="+", default=[], metavar="NAME", help="only these pins (ARG or package names)")
+
+
+def add_pins_group(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`reactor pins outdated` and `reactor pins bump`."""
+    pins = commands.add_parser("pins", help="find and bump outdated pins (Dockerfile ARGs and lock files)")
+    actions = pins.add_subparsers(dest="action", required=True)
+    outdated = actions.add_parser("outdated", help="each pin: pinned, newest its level allows, newest overall")
+    _pins_options(outdated)
+    outdated.add_argument("--json", action="store_true", help="JSON for CI instead of the table")
+    outdated.set_defaults(handler=run_outdated)
+    bump = actions.add_parser("bump", help="rewrite outdated pins with their checksums and locks; print a summary")
+    _pins_options(bump)
+    bump.add_argument("--summary", type=Path, help="also write the Markdown summary to this file")
+    bump.add_argument("--readme", type=Path, help="README whose versions table to regenerate (default: beside images/)")
+    bump.set_defaults(handler=run_bump)
+
+
+COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (add_pins_group,)
+
+
+def _findings(arguments: argparse.Namespace, errors: TextIO) -> tuple[Family, UpdatePolicy, Registries, list[Finding]]:
+    family = Family.discover(arguments.images_dir)
+    pins = family_pins(family, arguments.image or None)
+    policy = UpdatePolicy.load(arguments.policy or arguments.images_dir / POLICY_FILE)
+    if arguments.only:
+        names = set(arguments.only)
+        unknown = names - {n for p in pins for n in (p.name, p.dep_name)}
+        if unknown:
+            raise UpdatesError(f"--only {', '.join(sorted(unknown))}: no such pin (use an ARG name or a package name)")
+        pins = [p for p in pins if {p.name, p.dep_name} & names]
+    started = time.monotonic()
+    registries = Registries.real(family)
+    findings = find_outdated(pins, registries, policy, arguments.level)
+    errors.write(f"[reactor pins] {len(findings)} pins looked up in {time.monotonic() - started:.1f} s\n")
+    return family, policy, registries, findings
+
+
+def run_outdated(arguments: argparse.Namespace, output: TextIO, errors: TextIO) -> int:
+    *_, findings = _findings(arguments, errors)
+    output.write(as_json(findings) if arguments.json else table(findings))
+    return 0
+
+
+def run_bump(arguments: argparse.Namespace, output: TextIO, errors: TextIO) -> int:
+    family, policy, registries, findings = _findings(arguments, errors)
+    chosen = selected(findings, arguments.only, arguments.image)
+    checksummers = registries.checksummers()
+    bumps: list[ImageBump] = []
+    for name in family.build_order:
+        mine = [f for f in chosen if f.pin.image == name]
+        if mine:
+            errors.write(f"[reactor pins] bumping {name}: {', '.join(f.pin.name for f in mine)}\n")
+            bumps.append(bump_image(family[name], mine, checksummers))
+    readme = arguments.readme or arguments.images_dir.resolve().parent / "README.md"
+    if any(b.written for b in bumps) and readme.is_file() and MARKER_START in readme.read_text(encoding="utf-8"):
+        write_readme(readme, Family.discover(arguments.images_dir))
+    summary = render(bumps, policy, arguments.level, registry_links(registries, policy))
+    if arguments.summary:
+        arguments.summary.write_text(summary, encoding="utf-8")
+    output.write(summary)
+    for bump in bumps:
+        if bump.error:
+            errors.write(f"[reactor pins] {bump.error}\n")
+    return 1 if any(b.error for b in bumps) else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The `reactor` parser with every command group."""
+    root = argparse.ArgumentParser(prog="reactor", description=__doc__.split("\n", 1)[0])
+    commands = root.add_subparsers(dest="group", required=True)
+    for add_group in COMMAND_GROUPS:
+        add_group(commands)
+    return root
+
+
+def main(argv: Sequence[str] | None = None, output: TextIO = sys.stdout, errors: TextIO = sys.stderr) -> int:
+    arguments = parser().parse_args(argv)
+    handler: Handler = arguments.handler
+    try:
+        return handler(arguments, output, errors)
+    except HarnessError as error:
+        errors.write(f"reactor: {error}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

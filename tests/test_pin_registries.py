@@ -1,0 +1,53 @@
+"""Live: every pin of this repository gets a well-formed answer from the real registry of its datasource.
+
+No engine; the registries as this host reaches them (npm, go, pip's index, the host's apt mirrors).
+Where a registry cannot be reached at all, its test skips naming why; in strict mode (CI) it fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reactor_harness.plugin.outcomes import skip_or_fail
+from reactor_harness.updates.collect import family_pins
+from reactor_harness.updates.model import DATASOURCES, RegistryError, TrackedPin
+from reactor_harness.updates.ordering import parse
+from reactor_harness.updates.outdated import Registries
+
+
+@pytest.fixture(scope="module")
+def registries(family) -> Registries:
+    return Registries.real(family)
+
+
+@pytest.fixture(scope="module")
+def pins(family) -> list[TrackedPin]:
+    return family_pins(family)
+
+
+@pytest.mark.parametrize("datasource", DATASOURCES)
+def test_every_pin_gets_a_well_formed_answer(datasource, pins, registries, harness_settings):
+    """Each pin's registry lists versions this datasource can order, the pinned one among them."""
+    mine = [pin for pin in pins if pin.datasource == datasource]
+    assert mine, f"this repository has no {datasource} pin: drop the datasource or this test"
+    answers: dict[str, list[str] | RegistryError] = {}
+    for dep_name in sorted({pin.dep_name for pin in mine}):
+        try:
+            answers[dep_name] = registries.sources[datasource].versions(dep_name)
+        except RegistryError as error:
+            answers[dep_name] = error
+    failures = {name: answer for name, answer in answers.items() if isinstance(answer, RegistryError)}
+    if len(failures) == len(answers):
+        first = next(iter(failures.values()))
+        skip_or_fail(harness_settings, f"the {datasource} registry is not reachable from here: {first}")
+    assert not failures, f"{datasource}: no answer for " + "; ".join(f"{n}: {e}" for n, e in failures.items())
+    problems = []
+    for pin in mine:
+        versions = answers[pin.dep_name]
+        assert isinstance(versions, list)
+        parsed = [v for v in (parse(datasource, text) for text in versions) if v is not None]
+        if not any(v.stable for v in parsed):
+            problems.append(f"{pin.location}: {pin.dep_name}: no stable version among {len(versions)} answered")
+        if pin.current not in versions:
+            problems.append(f"{pin.location}: {pin.dep_name} {pin.current} is not published ({versions[-5:]} ...)")
+    assert not problems, "\n".join(problems)
