@@ -159,3 +159,11 @@ def test_failing_step_of_a_frontend_error():
 def test_failing_step_of_a_modern_buildx_log():
     log = '#8 [2/3] RUN false\n#8 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1\n'
     assert failing_step(log) == "[2/3] RUN false"
+
+
+def test_local_repository_prefix_is_taken_from_the_environment(monkeypatch):
+    """REACTOR_LOCAL_REPOSITORY replaces reactor-test, so two checkouts sharing an engine keep their own tags."""
+    monkeypatch.setenv("REACTOR_LOCAL_REPOSITORY", "reactor-other")
+    assert local_tag("base", AMD64) == "reactor-other/base:linux-amd64"
+    monkeypatch.delenv("REACTOR_LOCAL_REPOSITORY")
+    assert local_tag("base", AMD64) == "reactor-test/base:linux-amd64"

@@ -11,6 +11,7 @@ from typing import Any
 
 from reactor_harness.build.bootstrap import OsImages
 from reactor_harness.core.engine import LABEL_HARNESS, BuildRequest, Engine
+from reactor_harness.core.environment import Environment
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import Platform
 from reactor_harness.family.discovery import Family, ParentLink
@@ -23,8 +24,13 @@ _STEP_ERROR = re.compile(r"^#(?P<id>\d+) ERROR:? ?(?P<message>.*)$")
 
 
 def local_tag(image: str, platform: Platform) -> str:
-    """The engine-local tag of an image built for one platform (one architecture per tag)."""
-    return f"{LOCAL_REPOSITORY_PREFIX}/{image}:{platform.slug}"
+    """The engine-local tag of an image built for one platform (one architecture per tag).
+
+    REACTOR_LOCAL_REPOSITORY replaces the prefix, so two checkouts can share one engine without building
+    over each other's tags.
+    """
+    prefix = Environment.read().local_repository or LOCAL_REPOSITORY_PREFIX
+    return f"{prefix}/{image}:{platform.slug}"
 
 
 @dataclass(frozen=True)

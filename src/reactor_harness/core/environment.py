@@ -21,6 +21,7 @@ TRIVY_CACHE_DIR = "REACTOR_TRIVY_CACHE_DIR"
 IGNORE_UNFIXED = "REACTOR_IGNORE_UNFIXED"
 REGISTRY_USERNAME = "REACTOR_REGISTRY_USERNAME"
 REGISTRY_PASSWORD = "REACTOR_REGISTRY_PASSWORD"  # noqa: S105 - the variable's name, not a secret
+LOCAL_REPOSITORY = "REACTOR_LOCAL_REPOSITORY"
 CI = "CI"
 SSL_CERT_FILE = "SSL_CERT_FILE"
 
@@ -37,6 +38,7 @@ VARIABLES: Mapping[str, str] = {
     IGNORE_UNFIXED: "default of --ignore-unfixed",
     REGISTRY_USERNAME: "registry user of reactor-release",
     REGISTRY_PASSWORD: "registry password of reactor-release",
+    LOCAL_REPOSITORY: "the repository prefix of the images a run builds (default reactor-test)",
     CI: "true turns strict mode on",
 }
 
@@ -69,6 +71,7 @@ class Environment:
     ignore_unfixed: bool = False
     registry_username: str | None = None
     registry_password: str | None = None
+    local_repository: str | None = None
     ci: bool = False
 
     @classmethod
@@ -88,5 +91,6 @@ class Environment:
             ignore_unfixed=truthy(env.get(IGNORE_UNFIXED)),
             registry_username=_get(env, REGISTRY_USERNAME),
             registry_password=_get(env, REGISTRY_PASSWORD),
+            local_repository=_get(env, LOCAL_REPOSITORY),
             ci=truthy(env.get(CI)),
         )
