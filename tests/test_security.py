@@ -34,6 +34,7 @@ from reactor_harness.checks.security.gate import (
 from reactor_harness.checks.security.scan import image_of_dockerfile
 from reactor_harness.checks.security.trivy import WHEEL_DISTRIBUTION, ImageScan, Trivy, pinned_version
 from reactor_harness.family.policy import load_policy
+from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.plugin.security import skip_unless_vulnerability_db
 from trivy_ignorefile import write_ignore_file
 from trivydb import Advisory, installed_sources, write_trivy_db
@@ -134,7 +135,8 @@ def test_no_stale_accepted_risk(request, accepted_risks, dockerfile_scan, vulner
         return  # nothing accepted, nothing can be stale, and no image needs building for it
     family_security_scans = request.getfixturevalue("family_security_scans")
     if family_security_scans.missing:
-        pytest.skip("cannot judge stale accepted risks; not scanned: " + "; ".join(family_security_scans.missing))
+        missing = "; ".join(family_security_scans.missing)
+        skip_or_fail(harness_settings, f"cannot judge stale accepted risks; not scanned: {missing}")
     judged = {"secrets", "misconfigurations"} | ({"vulnerabilities"} if vulnerability_db.available else set())
     stale = stale_acceptances(accepted_risks, [*family_security_scans.reports, dockerfile_scan], judged, TODAY)
     fails, message = stale_verdict(

@@ -4,7 +4,6 @@ and renders in a real browser; failures carry their evidence; the gate summary s
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.report.gate import gate_summary
 from reactor_harness.report.matrix import CheckTally, format_bytes, matrix_rows, render_matrix
 from reactor_harness.report.results import AreaResult, ReportError, merge_results, results_in
@@ -238,14 +238,12 @@ def test_a_failure_carries_its_areas_evidence(finished_run):
     assert "RUN apt-get install git docker-cli" in html
 
 
-def _chromium() -> str:
+def _chromium(harness_settings) -> str:
     # Debian's chromium; GitHub's Ubuntu runners have Google Chrome, which takes the same flags.
     found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if found is None:
-        message = "no chromium on PATH: install Debian's chromium (./setup does)"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        skip_or_fail(harness_settings, "no chromium on PATH: install Debian's chromium (./setup does)")
+        raise AssertionError("unreachable")
     return found
 
 
@@ -265,7 +263,7 @@ def _chromium_run(browser: str, profile: Path, *args: str) -> subprocess.Complet
 
 def test_the_matrix_renders_in_a_browser(finished_run, tmp_path, harness_settings):
     """Headless Chromium shows one matrix row per image × platform with the right results (screenshot kept)."""
-    browser = _chromium()
+    browser = _chromium(harness_settings)
     page = (finished_run / "report.html").as_uri()
     dom = _chromium_run(browser, tmp_path / "profile", "--dump-dom", page)
     assert dom.returncode == 0, dom.stderr[-2000:]
