@@ -56,7 +56,7 @@ def test_no_unaccepted_high_or_critical_vulnerability(
     built_image, security_scan, vulnerability_db, security_settings, parent_layers, family_policy
 ):
     """A HIGH or CRITICAL vulnerability fails, fixed or not, unless .trivyignore.yaml accepts it."""
-    skip_unless_vulnerability_db(vulnerability_db, security_settings)
+    skip_unless_vulnerability_db(vulnerability_db, security_settings, family_policy.vulnerability_db_max_age_hours)
     assert security_scan.record.vulnerability_db, f"{built_image}: the scan ran without the vulnerability scanner"
     blocking = blocking_vulnerabilities(
         security_scan.report, severities=family_policy.gated_severities, ignore_unfixed=security_settings.ignore_unfixed

@@ -45,18 +45,31 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     except TrivyNotFound as error:
         return [f"security: {error}"]
     metadata = read_db_metadata(settings.cache_dir)
-    db = f"DB updated {metadata.updated_at:%Y-%m-%d}" if metadata and metadata.updated_at else "no DB cached"
+    if metadata and metadata.updated_at:
+        age = (dt.datetime.now(dt.UTC) - metadata.updated_at).total_seconds() / 3600
+        db = f"DB updated {metadata.updated_at:%Y-%m-%d %H:%M} UTC ({age:.0f} h old)"
+    else:
+        db = "no DB cached"
     return [f"security: Trivy {binary.version} ({binary.path}); {db} in {settings.cache_dir / 'db'}"]
 
 
-def skip_unless_vulnerability_db(db: VulnerabilityDb, settings: SecuritySettings) -> None:
-    """Skip a check that needs the real vulnerability DB when there is none; fail instead under --require-vuln-db.
+def skip_unless_vulnerability_db(db: VulnerabilityDb, settings: SecuritySettings, max_age_hours: float) -> None:
+    """Skip a check that needs the real vulnerability DB when there is none; fail instead under --require-vuln-db,
+    which also fails on a DB older than the policy's max age (a months-old DB restored from a cache is not
+    a gate).
 
     Strict mode alone does not turn this skip into a failure: a CI without internet access cannot have
     the DB, and the skip names exactly what is missing. --require-vuln-db is the switch for a CI that can.
     """
     __tracebackhide__ = True
     if db.available:
+        if settings.require_vulnerability_db and db.too_old(max_age_hours):
+            pytest.fail(
+                f"the vulnerability DB is too old: {db.detail}; the policy allows {max_age_hours:g} h "
+                "(images/policy.toml [security] vulnerability_db_max_age_hours). Refresh it (run without "
+                "--skip-vuln-db-update where Trivy can download it) [--require-vuln-db]",
+                pytrace=False,
+            )
         return
     if settings.require_vulnerability_db:
         pytest.fail(f"{db.detail} [--require-vuln-db: the vulnerability gate must run]", pytrace=False)
@@ -121,6 +134,8 @@ def vulnerability_db(
             "binary": str(trivy.binary.path),
             **trivy.version_info(security_settings.cache_dir),
             "db": status.detail,
+            "db_updated_at": status.updated_at,
+            "db_age_hours": status.age_hours,
         }
         (security_reports_dir / "trivy.json").write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
         return status
