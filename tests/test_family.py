@@ -9,6 +9,8 @@ import pytest
 
 from reactor_harness.core.containers import run_labels, wait_until
 from reactor_harness.core.engine import assert_succeeded
+from reactor_harness.plugin.fixtures import git_revision
+from reactor_harness.plugin.outcomes import skip_or_fail
 
 pytestmark = pytest.mark.family
 
@@ -42,13 +44,17 @@ def test_entrypoint_is_the_shared_one_under_tini(image_config):
     assert image_config["Entrypoint"] == ["/usr/bin/tini", "--", "/usr/local/bin/reactor-entrypoint"]
 
 
-def test_oci_labels_name_this_image(image_config, built_image):
+def test_oci_labels_name_this_image(image_config, built_image, harness_settings):
     """Every OCI label is set, the title names this image, and the revision is the commit built."""
     labels = image_config.get("Labels") or {}
     missing = [key for key in OCI_LABELS if not labels.get(f"org.opencontainers.image.{key}")]
     assert not missing, f"{built_image}: missing OCI labels {missing}"
     assert labels["org.opencontainers.image.title"] == f"reactor-{built_image.name}"
-    assert labels["org.opencontainers.image.revision"] == built_image.outcome.build_args.get("VCS_REF", "unknown")
+    # The expected revision comes from git, not from the build's own arguments (which would compare with itself).
+    revision = git_revision(harness_settings.root)
+    if revision is None:
+        skip_or_fail(harness_settings, f"git cannot name the commit of {harness_settings.root}: run from a checkout")
+    assert labels["org.opencontainers.image.revision"] == revision
 
 
 def test_entrypoint_stays_alive_without_a_tty(container, engine):

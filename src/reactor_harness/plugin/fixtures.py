@@ -72,15 +72,34 @@ def _as_list(value: Any) -> list[str]:
     return [str(item) for item in value]
 
 
-def git_revision(root: Path) -> str:
-    """The checked-out commit (recorded in the images' VCS_REF label), or "unknown"."""
+UNKNOWN_REVISION = "unknown"
+
+
+def git_revision(root: Path) -> str | None:
+    """The checked-out commit (recorded in the images' VCS_REF label), or None when git cannot say."""
     try:
         completed = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False, timeout=10
         )
     except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return completed.stdout.strip() or "unknown"
+        return None
+    revision = completed.stdout.strip()
+    return revision if completed.returncode == 0 and revision else None
+
+
+def build_revision(root: Path, strict: bool) -> str:
+    """The VCS_REF the images are labelled with: the commit, or "unknown" locally; strict mode refuses to
+    build images whose revision label would not name the commit they vouch for."""
+    revision = git_revision(root)
+    if revision is not None:
+        return revision
+    if strict:
+        raise HarnessError(
+            f"git cannot name the commit checked out in {root} (git rev-parse HEAD failed), so the images' "
+            "org.opencontainers.image.revision label would say 'unknown'; run from a git checkout with git "
+            "installed (on CI: actions/checkout) [strict mode]"
+        )
+    return UNKNOWN_REVISION
 
 
 @pytest.fixture(scope="session")
@@ -89,10 +108,14 @@ def family_builder(
 ) -> FamilyBuilder:
     """Builds the family once per run. Override to build with other settings (e.g. no CA secret)."""
     progress = progress_writer(pytestconfig)
+    try:
+        revision = build_revision(harness_settings.root, harness_settings.strict)
+    except HarnessError as error:
+        pytest.fail(str(error), pytrace=False)
     settings = BuildSettings(
         log_dir=harness_settings.reports_dir / "build-logs",
         ca_bundle=harness_settings.ca_bundle,
-        metadata_args={"VCS_REF": git_revision(harness_settings.root)},
+        metadata_args={"VCS_REF": revision},
     )
     os_images = OsImages(engine, harness_settings.reports_dir / "bootstrap", log=progress, once=run_once)
     return FamilyBuilder(family, engine, os_images, run_once, settings, harness_settings.native, progress)
