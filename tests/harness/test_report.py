@@ -347,3 +347,30 @@ def test_results_reach_the_controller_the_same_way_with_and_without_xdist(pytest
             ["tiny", "linux/arm64", "sizes", {"compressed_bytes": 7}],
         ]
     )
+
+
+def test_a_target_with_a_skipped_check_is_not_clean_and_its_summary_cannot_pass():
+    """A skipped check (the vulnerability gate without a DB, say) is not a pass: the row is not ok and the
+    gate summary does not pass; a check that does not apply (not_applicable) does not block."""
+    skipped = CheckTally()
+    skipped.add("passed", "test_a")
+    skipped.add("skipped", "test_no_unaccepted_high_or_critical_vulnerability")
+    rows = matrix_rows({}, {("base", "linux/amd64"): skipped})
+    assert not rows[0].ok
+    assert not gate_summary(rows, exit_status=0, run_id="r")["passed"]
+    not_applying = CheckTally()
+    not_applying.add("passed", "test_a")
+    not_applying.add("not_applicable", "test_dlv_stops_at_a_breakpoint")
+    assert matrix_rows({}, {("go", "linux/arm64"): not_applying})[0].ok
+
+
+def test_a_not_applicable_skip_is_told_from_a_real_one(tmp_path):
+    """The report reads the reason's prefix that plugin.outcomes.not_applicable puts on the skip."""
+    from types import SimpleNamespace
+
+    from reactor_harness.plugin.outcomes import NOT_APPLICABLE, is_not_applicable
+
+    applies_not = SimpleNamespace(longrepr=("t.py", 3, f"Skipped: {NOT_APPLICABLE}no Debian pin of its own"))
+    gap = SimpleNamespace(longrepr=("t.py", 3, "Skipped: no Trivy vulnerability DB"))
+    assert is_not_applicable(applies_not)
+    assert not is_not_applicable(gap)

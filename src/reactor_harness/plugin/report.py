@@ -17,6 +17,7 @@ from pytest_html import extras  # type: ignore[import-untyped]
 
 from reactor_harness.core.errors import FamilyError
 from reactor_harness.family.discovery import Family
+from reactor_harness.plugin.outcomes import is_not_applicable
 from reactor_harness.plugin.settings import SETTINGS_KEY, HarnessSettings
 from reactor_harness.plugin.workers import is_controller
 from reactor_harness.report.evidence import evidence_html
@@ -26,7 +27,7 @@ from reactor_harness.report.results import AREAS, AreaResult, ReportError, merge
 
 IMAGE_PROPERTY = "reactor_image"
 PLATFORM_PROPERTY = "reactor_platform"
-_RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+_RANK = {"passed": 0, "not_applicable": 0, "skipped": 1, "failed": 2, "error": 3}
 _EVIDENCE_ATTACHED = pytest.StashKey[bool]()
 
 
@@ -132,7 +133,9 @@ class RunReport:
         target = target_of(report)
         if target is None:
             return
-        if report.when == "call":
+        if report.skipped and is_not_applicable(report):
+            outcome = "not_applicable"
+        elif report.when == "call":
             outcome = "skipped" if report.skipped else ("failed" if report.failed else "passed")
         elif report.failed:
             outcome = "error"

@@ -19,10 +19,13 @@ class CheckTally:
     skipped: int = 0
     errors: int = 0
     failures: list[str] = field(default_factory=list)
+    not_applicable: int = 0  # skipped through plugin.outcomes.not_applicable: hides nothing
 
     def add(self, outcome: str, test_name: str) -> None:
         if outcome == "passed":
             self.passed += 1
+        elif outcome == "not_applicable":
+            self.not_applicable += 1
         elif outcome == "skipped":
             self.skipped += 1
         elif outcome == "error":
@@ -51,8 +54,14 @@ class MatrixRow:
 
     @property
     def ok(self) -> bool:
+        """Clean: no area failed and every check ran and passed.
+
+        A skipped check (say the vulnerability gate without a DB) is not a pass: a summary with one must not
+        be publishable. Checks that do not apply to the target skip through plugin.outcomes.not_applicable
+        and are counted apart (CheckTally.not_applicable), so they do not block.
+        """
         area_failed = any(str(data.get("status", "passed")) not in {"passed", "ok"} for data in self.areas.values())
-        return not area_failed and self.checks.failed == 0 and self.checks.errors == 0
+        return not area_failed and self.checks.failed == 0 and self.checks.errors == 0 and self.checks.skipped == 0
 
 
 def matrix_rows(
