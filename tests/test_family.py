@@ -9,7 +9,7 @@ import pytest
 
 from reactor_harness.core.containers import run_labels, wait_until
 from reactor_harness.core.engine import assert_succeeded
-from reactor_harness.plugin.fixtures import git_revision
+from reactor_harness.core.revision import git_revision
 from reactor_harness.plugin.outcomes import skip_or_fail
 
 pytestmark = pytest.mark.family

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reactor_harness.core.errors import HarnessError
-from reactor_harness.plugin.fixtures import UNKNOWN_REVISION, build_revision, git_revision
+from reactor_harness.core.revision import UNKNOWN_REVISION, build_revision, git_revision
 
 ROOT = Path(__file__).resolve().parents[2]
 

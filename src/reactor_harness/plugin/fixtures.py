@@ -6,7 +6,6 @@ its docstring says what overriding it does.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import EngineUnavailable, HarnessError
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import why_unrunnable
+from reactor_harness.core.revision import build_revision
 from reactor_harness.family.discovery import Family
 from reactor_harness.family.policy import FamilyPolicy, PolicyError, load_policy
 from reactor_harness.plugin.outcomes import skip_or_fail
@@ -72,36 +72,6 @@ def _as_list(value: Any) -> list[str]:
     return [str(item) for item in value]
 
 
-UNKNOWN_REVISION = "unknown"
-
-
-def git_revision(root: Path) -> str | None:
-    """The checked-out commit (recorded in the images' VCS_REF label), or None when git cannot say."""
-    try:
-        completed = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    revision = completed.stdout.strip()
-    return revision if completed.returncode == 0 and revision else None
-
-
-def build_revision(root: Path, strict: bool) -> str:
-    """The VCS_REF the images are labelled with: the commit, or "unknown" locally; strict mode refuses to
-    build images whose revision label would not name the commit they vouch for."""
-    revision = git_revision(root)
-    if revision is not None:
-        return revision
-    if strict:
-        raise HarnessError(
-            f"git cannot name the commit checked out in {root} (git rev-parse HEAD failed), so the images' "
-            "org.opencontainers.image.revision label would say 'unknown'; run from a git checkout with git "
-            "installed (on CI: actions/checkout) [strict mode]"
-        )
-    return UNKNOWN_REVISION
-
-
 @pytest.fixture(scope="session")
 def family_builder(
     pytestconfig: pytest.Config, harness_settings: HarnessSettings, family: Family, engine: Engine, run_once: RunOnce
@@ -151,6 +121,7 @@ def built_image(
                 "status": "passed" if outcome.succeeded else ("blocked" if outcome.blocked_by else "failed"),
                 "duration_seconds": outcome.duration_seconds,
                 "failed_step": outcome.failed_step,
+                "image_id": outcome.image_id,  # the gate summary ties its verdict to this image
                 "log_tail": outcome.log_tail,
                 "log_path": outcome.log_path,
             },

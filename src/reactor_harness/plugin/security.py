@@ -134,6 +134,7 @@ def vulnerability_db(
             "binary": str(trivy.binary.path),
             **trivy.version_info(security_settings.cache_dir),
             "db": status.detail,
+            "db_available": status.available,
             "db_updated_at": status.updated_at,
             "db_age_hours": status.age_hours,
         }
