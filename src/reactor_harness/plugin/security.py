@@ -154,6 +154,7 @@ class SecurityScanner:
     reports_dir: Path
     run_once: RunOnce
     worker: str = "main"  # the xdist worker's id: each worker scans with a Trivy cache of its own
+    key_prefix: str = "trivy-scan"  # the once-per-run key; the generated-DB proof scans under its own
 
     def scan(self, image: str, platform: Platform, archive: Callable[[], Path]) -> ImageScanRecord:
         def produce() -> ImageScanRecord:
@@ -171,7 +172,7 @@ class SecurityScanner:
                     with_vulnerabilities=self.vulnerability_db.available,
                 )
 
-        key = f"trivy-scan-{image}-{platform.slug}"
+        key = f"{self.key_prefix}-{image}-{platform.slug}"
         return self.run_once.get(key, produce, ImageScanRecord.to_json, ImageScanRecord.from_json)
 
 
@@ -224,7 +225,7 @@ class SecurityScan:
     report: Report
 
 
-def _read_scan(record: ImageScanRecord) -> SecurityScan:
+def read_scan(record: ImageScanRecord) -> SecurityScan:
     return SecurityScan(record=record, report=parse_report(Path(record.report)))
 
 
@@ -234,7 +235,7 @@ def security_scan(
 ) -> SecurityScan:
     """The image's Trivy scan (vulnerabilities when the DB is there, secrets, image-config misconfigurations)."""
     try:
-        scan = _read_scan(security_scanner.scan(built_image.name, built_image.platform, lambda: image_archive))
+        scan = read_scan(security_scanner.scan(built_image.name, built_image.platform, lambda: image_archive))
     except HarnessError as error:
         pytest.fail(f"{built_image}: {error}", pytrace=False)
     request.node.add_report_section(
@@ -291,7 +292,7 @@ def family_security_scans(
                     continue
                 archive = partial(save_image_archive, engine, run_once, name, platform, outcome.tag)
                 record = security_scanner.scan(name, platform, archive)
-                reports.append(_read_scan(record).report)
+                reports.append(read_scan(record).report)
             except HarnessError as error:
                 missing.append(f"{name} ({platform}): {error}")
     everything = set(names) >= set(family.images) and {str(p) for p in harness_settings.platforms} >= set(SUPPORTED)
