@@ -47,7 +47,7 @@ def images_workflow():
 
 
 def test_the_workflows_exist():
-    assert {path.name for path in WORKFLOWS} >= {"images.yml", "release.yml", "rollback.yml", "pins.yml"}
+    assert {path.name for path in WORKFLOWS} >= {"images.yml", "release.yml", "rollback.yml", "pins.yml", "rescan.yml"}
 
 
 def test_actionlint_finds_nothing(harness_settings):
@@ -237,3 +237,37 @@ def test_the_reactor_commands_the_workflows_call_exist(capsys):
             parser().parse_args([group, command, "--help"])
         assert exit_info.value.code == 0, (group, command)
     capsys.readouterr()
+
+
+@pytest.fixture(scope="module")
+def rescan_workflow():
+    return _load(ROOT / ".github" / "workflows" / "rescan.yml")
+
+
+def test_the_rescan_runs_weekly_rebuilding_without_cache_with_a_fresh_db(rescan_workflow):
+    """rescan.yml runs once a week (and by hand): every image on both platforms, --rebuild, the DB required and
+    downloaded fresh (no cache step restores an old one)."""
+    triggers = _triggers(rescan_workflow)
+    (schedule,) = triggers["schedule"]
+    _minute, _hour, day, month, weekday = schedule["cron"].split()
+    assert (day, month) == ("*", "*")
+    assert weekday.isdigit(), "on a fixed day of the week"
+    assert "workflow_dispatch" in triggers
+    steps = rescan_workflow["jobs"]["rescan"]["steps"]
+    runs = " ".join(str(step.get("run", "")) for step in steps)
+    assert "pytest -n auto --platform all --reactor-strict --require-vuln-db --rebuild" in runs
+    assert not any("actions/cache" in str(step.get("uses", "")) for step in steps), "the DB must be fresh"
+    assert "reactor affected" in runs
+
+
+def test_only_the_issue_job_writes_and_it_runs_no_repository_code(rescan_workflow):
+    """The rescan reads only; the issue job may write issues, checks out nothing and runs no harness."""
+    jobs = rescan_workflow["jobs"]
+    assert jobs["rescan"]["permissions"] == {"contents": "read"}
+    assert jobs["issue"]["permissions"] == {"issues": "write"}
+    issue_steps = jobs["issue"]["steps"]
+    assert not any("checkout" in str(step.get("uses", "")) for step in issue_steps)
+    issue_runs = " ".join(str(step.get("run", "")) for step in issue_steps)
+    assert not re.search(r"\b(pytest|reactor|pip|python)\b", issue_runs)
+    assert "gh issue edit" in issue_runs
+    assert "gh issue create" in issue_runs
