@@ -14,6 +14,7 @@ from testinfra.host import Host
 
 from reactor_harness.build.bootstrap import OsImages
 from reactor_harness.build.builder import BuildSettings, FamilyBuilder, save_image_archive
+from reactor_harness.build.packages import PackageDiff
 from reactor_harness.core.containers import Container, host_for, reap_leftovers, run_labels, start_container
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import EngineUnavailable, HarnessError
@@ -86,6 +87,8 @@ def family_builder(
         log_dir=harness_settings.reports_dir / "build-logs",
         ca_bundle=harness_settings.ca_bundle,
         metadata_args={"VCS_REF": revision},
+        rebuild=harness_settings.rebuild,
+        probe_labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
     )
     os_images = OsImages(engine, harness_settings.reports_dir / "bootstrap", log=progress, once=run_once)
     return FamilyBuilder(family, engine, os_images, run_once, settings, harness_settings.native, progress)
@@ -122,11 +125,19 @@ def built_image(
                 "duration_seconds": outcome.duration_seconds,
                 "failed_step": outcome.failed_step,
                 "image_id": outcome.image_id,  # the gate summary ties its verdict to this image
+                "package_diff": outcome.package_diff,  # Debian packages changed against the previous build
                 "log_tail": outcome.log_tail,
                 "log_path": outcome.log_path,
             },
         ),
     )
+    if outcome.package_diff is not None:
+        diff = PackageDiff.from_json(outcome.package_diff)
+        request.node.add_report_section(
+            "setup",
+            "Debian packages vs the previous build",
+            f"{diff.counts()} against {diff.previous_image}\n" + "\n".join(diff.lines()),
+        )
     if not outcome.succeeded:
         if outcome.blocked_by:
             pytest.skip(f"{target}: not built because its parent {outcome.blocked_by} failed to build")

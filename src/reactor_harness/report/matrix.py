@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from reactor_harness.build.packages import PackageDiff
 from reactor_harness.family.policy import SEVERITIES
 
 
@@ -137,7 +138,22 @@ def _build_cell(data: Mapping[str, Any] | None) -> str:
     detail = format_duration(number(data.get("duration_seconds")))
     if data.get("failed_step"):
         detail += f"<br>{escape(str(data['failed_step'])[:120])}"
+    detail += _package_diff_detail(data.get("package_diff"))
     return _cell(_status_class(status), escape(status), detail)
+
+
+def _package_diff_detail(value: Any) -> str:
+    """The Debian packages changed against the previous build of the tag (--rebuild and every rebuild)."""
+    if not isinstance(value, Mapping):
+        return ""
+    diff = PackageDiff.from_json(value)
+    if diff.empty:
+        return "<br>Debian packages: unchanged vs previous build"
+    items = "".join(f"<li><code>{escape(line)}</code></li>" for line in diff.lines())
+    return (
+        f"<details><summary>Debian packages {escape(diff.counts())} vs previous build</summary>"
+        f"<ul>{items}</ul></details>"
+    )
 
 
 def _delta(current: float | None, baseline: float | None) -> str:
