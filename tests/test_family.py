@@ -9,8 +9,9 @@ import pytest
 
 from reactor_harness.core.containers import run_labels, wait_until
 from reactor_harness.core.engine import assert_succeeded
-from reactor_harness.core.revision import git_revision
+from reactor_harness.core.revision import UNKNOWN_REVISION
 from reactor_harness.plugin.outcomes import skip_or_fail
+from reactor_harness.release.vouch import is_commit
 
 pytestmark = pytest.mark.family
 
@@ -50,10 +51,11 @@ def test_oci_labels_name_this_image(image_config, built_image, harness_settings)
     missing = [key for key in OCI_LABELS if not labels.get(f"org.opencontainers.image.{key}")]
     assert not missing, f"{built_image}: missing OCI labels {missing}"
     assert labels["org.opencontainers.image.title"] == f"reactor-{built_image.name}"
-    # The expected revision comes from git, not from the build's own arguments (which would compare with itself).
-    revision = git_revision(harness_settings.root)
-    if revision is None:
-        skip_or_fail(harness_settings, f"git cannot name the commit of {harness_settings.root}: run from a checkout")
+    # The revision must be a real commit (not "unknown", which compared with itself before), and the label
+    # must carry what the run passed; git is asked once per run (a commit made mid-run would move HEAD).
+    revision = built_image.outcome.build_args.get("VCS_REF", UNKNOWN_REVISION)
+    if not is_commit(revision):
+        skip_or_fail(harness_settings, f"{built_image}: built with VCS_REF={revision!r}: run from a git checkout")
     assert labels["org.opencontainers.image.revision"] == revision
 
 
