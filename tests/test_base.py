@@ -9,6 +9,7 @@ import pytest
 from reactor_harness.core.containers import run_labels, wait_until
 from reactor_harness.core.engine import assert_succeeded
 from reactor_harness.core.platforms import ELF_MACHINE, elf_machine
+from reactor_harness.plugin.outcomes import skip_or_fail
 
 pytestmark = pytest.mark.image("base")
 
@@ -71,7 +72,8 @@ def test_docker_host_integration_proxies_the_engine_socket(engine, built_image, 
     """With REACTOR_DOCKER_HOST_INTEGRATION=true, claude reaches the host engine through the socat proxy."""
     socket = _engine_socket(engine)
     if not Path(socket).is_socket():
-        pytest.skip(f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container")
+        reason = f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container"
+        skip_or_fail(harness_settings, reason)
     result = engine.run_once(
         built_image.tag,
         ["sh", "-c", 'id -un; echo "$DOCKER_HOST"; docker version --format "{{.Server.Version}}"'],
@@ -92,7 +94,8 @@ def test_docker_host_integration_serves_later_exec_sessions(engine, built_image,
     """The proxy set up by the entrypoint is the docker CLI's context in later `docker exec` sessions too."""
     socket = _engine_socket(engine)
     if not Path(socket).is_socket():
-        pytest.skip(f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container")
+        reason = f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container"
+        skip_or_fail(harness_settings, reason)
     container_id = engine.run_detached(
         built_image.tag,
         platform=str(built_image.platform),

@@ -9,6 +9,9 @@ import pytest
 
 from reactor_harness.core.containers import run_labels, wait_until
 from reactor_harness.core.engine import assert_succeeded
+from reactor_harness.core.revision import UNKNOWN_REVISION
+from reactor_harness.plugin.outcomes import skip_or_fail
+from reactor_harness.release.vouch import is_commit
 
 pytestmark = pytest.mark.family
 
@@ -42,13 +45,18 @@ def test_entrypoint_is_the_shared_one_under_tini(image_config):
     assert image_config["Entrypoint"] == ["/usr/bin/tini", "--", "/usr/local/bin/reactor-entrypoint"]
 
 
-def test_oci_labels_name_this_image(image_config, built_image):
+def test_oci_labels_name_this_image(image_config, built_image, harness_settings):
     """Every OCI label is set, the title names this image, and the revision is the commit built."""
     labels = image_config.get("Labels") or {}
     missing = [key for key in OCI_LABELS if not labels.get(f"org.opencontainers.image.{key}")]
     assert not missing, f"{built_image}: missing OCI labels {missing}"
     assert labels["org.opencontainers.image.title"] == f"reactor-{built_image.name}"
-    assert labels["org.opencontainers.image.revision"] == built_image.outcome.build_args.get("VCS_REF", "unknown")
+    # The revision must be a real commit (not "unknown", which compared with itself before), and the label
+    # must carry what the run passed; git is asked once per run (a commit made mid-run would move HEAD).
+    revision = built_image.outcome.build_args.get("VCS_REF", UNKNOWN_REVISION)
+    if not is_commit(revision):
+        skip_or_fail(harness_settings, f"{built_image}: built with VCS_REF={revision!r}: run from a git checkout")
+    assert labels["org.opencontainers.image.revision"] == revision
 
 
 def test_entrypoint_stays_alive_without_a_tty(container, engine):

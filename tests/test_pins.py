@@ -13,6 +13,7 @@ from reactor_harness.family.pins import (
     unchecked_pins,
     unknown_probes,
 )
+from reactor_harness.plugin.outcomes import not_applicable
 
 
 def test_every_pin_has_a_check(family):
@@ -33,7 +34,7 @@ def test_debian_packages_match_their_pins(container, built_image):
     """Every Debian package an image's Dockerfile pins is installed at its pinned upstream version."""
     pins = debian_pins_in_final_image(built_image.dockerfile)
     if not pins:
-        pytest.skip(f"{built_image.name} installs no Debian package of its own (its parent's are checked there)")
+        not_applicable(f"{built_image.name} installs no Debian package of its own (its parent's are checked there)")
     result = container.exec(["dpkg-query", "-W", "-f", "${Package}\t${Version}\n", *[p.dep_name or "" for p in pins]])
     assert_succeeded(result, f"{built_image}: dpkg-query")
     installed = dict(line.split("\t", 1) for line in result.stdout.splitlines() if "\t" in line)
@@ -50,7 +51,7 @@ def test_tools_report_their_pinned_versions(container, built_image):
     """Each non-Debian pin's tool, run from a non-interactive `sh -c` as claude, is exactly the pinned version."""
     probes = VERSION_PROBES.get(built_image.name, {})
     if not probes:
-        pytest.skip(
+        not_applicable(
             f"{built_image.name} has no non-Debian Dockerfile pin (its lock file's tools are checked in its module)"
         )
     mismatches = []

@@ -75,13 +75,20 @@ def build_tiny(engine, harness_settings, mark):
         assert_succeeded(result, f"building the tiny sample for {platform}")
 
 
-def passing_summary(tmp_path, name):
-    """A gate summary in the run report's own format, saying tiny passed on both platforms."""
-    tallies = {}
+def passing_summary(tmp_path, name, engine, commit):
+    """A gate summary in the run report's own format, saying tiny passed on both platforms, naming the commit,
+    the local images built for it and a vulnerability DB (what publish checks)."""
+    tallies, areas = {}, {}
     for platform in PLATFORMS:
         tallies[("tiny", str(platform))] = CheckTally(passed=3)
+        image_id = engine.inspect_image(local_tag("tiny", platform))["Id"]
+        areas[("tiny", str(platform))] = {"build": {"status": "passed", "image_id": image_id}}
+    database = {"updated_at": "2026-12-01T00:00:00+00:00", "age_hours": 5.0, "detail": "test DB"}
+    summary = gate_summary(
+        matrix_rows(areas, tallies), exit_status=0, run_id=name, commit=commit, vulnerability_db=database
+    )
     path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps(gate_summary(matrix_rows({}, tallies), exit_status=0, run_id=name)))
+    path.write_text(json.dumps(summary))
     return path
 
 
@@ -100,7 +107,7 @@ def published(engine, harness_settings, prefix, registry_host, tmp_path_factory)
                 build_tiny(engine, harness_settings, mark)
                 status, output = cli(
                     "publish", "--repository-prefix", prefix, "--sha", commit, "--ref", "refs/heads/main",
-                    "--default-branch", "main", "--summary", str(passing_summary(workdir, mark)),
+                    "--default-branch", "main", "--summary", str(passing_summary(workdir, mark, engine, commit)),
                 )  # fmt: skip
                 assert status == 0, output
                 digests[commit] = Registry(registry_host).resolve("reactor/tiny", tags_for(commit, "", "").build)

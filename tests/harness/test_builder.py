@@ -46,7 +46,13 @@ class FakeEngine:
         return CommandResult(("docker", "build"), 1 if name in self.failing else 0, log, "")
 
     def inspect_image(self, reference: str):
-        return {"Id": f"sha256:{reference}", "Architecture": "amd64", "Os": "linux"}
+        # A new ID after every build: the tag's previous image and its rebuild differ.
+        return {"Id": f"sha256:{reference}@{len(self.builds)}", "Architecture": "amd64", "Os": "linux"}
+
+    def run_once(self, image: str, command, **_options) -> CommandResult:
+        """dpkg-query in an image: curl's Debian revision is the number of builds before the image was made."""
+        revision = image.rsplit("@", 1)[1]
+        return CommandResult(tuple(command), 0, f"curl\t8.14.1-{revision}\nbash\t5.2-1\n", "")
 
 
 class FakeOsImages:
@@ -68,8 +74,10 @@ def family(tmp_path) -> Family:
     return Family.discover(root)
 
 
-def make_builder(family, tmp_path, engine, lines=None) -> FamilyBuilder:
-    settings = BuildSettings(log_dir=tmp_path / "logs", ca_bundle=Path("/ca.pem"), metadata_args={"VCS_REF": "abc123"})
+def make_builder(family, tmp_path, engine, lines=None, rebuild=False) -> FamilyBuilder:
+    settings = BuildSettings(
+        log_dir=tmp_path / "logs", ca_bundle=Path("/ca.pem"), metadata_args={"VCS_REF": "abc123"}, rebuild=rebuild
+    )
     return FamilyBuilder(
         family,
         engine,
@@ -146,6 +154,20 @@ def test_progress_shows_step_lines(family, tmp_path):
     make_builder(family, tmp_path, FakeEngine(), lines).build("base", AMD64)
     assert any("building base for linux/amd64" in line for line in lines)
     assert any("#1 [1/1] FROM scratch" in line for line in lines)
+
+
+def test_a_rebuild_skips_the_cache_and_diffs_the_packages_against_the_previous_build(family, tmp_path):
+    """With rebuild on, the request has no_cache; the outcome carries the Debian packages changed since the
+    image the tag named before the build (curl's new revision here)."""
+    engine = FakeEngine()
+    outcome = make_builder(family, tmp_path, engine, rebuild=True).build("base", AMD64)
+    assert engine.builds[0].no_cache
+    assert outcome.package_diff is not None
+    assert outcome.package_diff["changed"] == {"curl": ["8.14.1-0", "8.14.1-1"]}
+    assert outcome.package_diff["added"] == outcome.package_diff["removed"] == {}
+    plain_engine = FakeEngine()
+    make_builder(family, tmp_path / "plain", plain_engine).build("base", AMD64)
+    assert not plain_engine.builds[0].no_cache
 
 
 def test_failing_step_of_a_frontend_error():

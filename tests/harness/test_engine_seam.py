@@ -95,6 +95,16 @@ def test_integrated_build_command(tmp_path):
     )
 
 
+def test_a_rebuild_builds_without_the_cache(tmp_path):
+    """--rebuild's request adds --no-cache, so every step (apt-get update included) runs again."""
+    docker = fake_docker(tmp_path, "docker20", "20.10.24", False, "20.10.24")
+    engine = Engine(find_client([docker]), environment={"PATH": "/usr/bin:/bin"})
+    request = BuildRequest(Path("images/base/Dockerfile"), Path("images"), "t:1", "linux/amd64", no_cache=True)
+    assert engine.build(request).succeeded
+    call = Path(docker + ".calls").read_text().strip()
+    assert " -t t:1 --no-cache images" in call
+
+
 def test_buildx_build_command_loads_into_the_engine(tmp_path):
     docker = fake_docker(tmp_path, "docker28", "28.2.2", True, "28.2.2")
     engine = Engine(find_client([docker]), environment={"PATH": "/usr/bin:/bin"})

@@ -4,7 +4,6 @@ and renders in a real browser; failures carry their evidence; the gate summary s
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.report.gate import gate_summary
 from reactor_harness.report.matrix import CheckTally, format_bytes, matrix_rows, render_matrix
 from reactor_harness.report.results import AreaResult, ReportError, merge_results, results_in
@@ -238,14 +238,12 @@ def test_a_failure_carries_its_areas_evidence(finished_run):
     assert "RUN apt-get install git docker-cli" in html
 
 
-def _chromium() -> str:
+def _chromium(harness_settings) -> str:
     # Debian's chromium; GitHub's Ubuntu runners have Google Chrome, which takes the same flags.
     found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if found is None:
-        message = "no chromium on PATH: install Debian's chromium (./setup does)"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        skip_or_fail(harness_settings, "no chromium on PATH: install Debian's chromium (./setup does)")
+        raise AssertionError("unreachable")
     return found
 
 
@@ -265,7 +263,7 @@ def _chromium_run(browser: str, profile: Path, *args: str) -> subprocess.Complet
 
 def test_the_matrix_renders_in_a_browser(finished_run, tmp_path, harness_settings):
     """Headless Chromium shows one matrix row per image × platform with the right results (screenshot kept)."""
-    browser = _chromium()
+    browser = _chromium(harness_settings)
     page = (finished_run / "report.html").as_uri()
     dom = _chromium_run(browser, tmp_path / "profile", "--dump-dom", page)
     assert dom.returncode == 0, dom.stderr[-2000:]
@@ -349,3 +347,30 @@ def test_results_reach_the_controller_the_same_way_with_and_without_xdist(pytest
             ["tiny", "linux/arm64", "sizes", {"compressed_bytes": 7}],
         ]
     )
+
+
+def test_a_target_with_a_skipped_check_is_not_clean_and_its_summary_cannot_pass():
+    """A skipped check (the vulnerability gate without a DB, say) is not a pass: the row is not ok and the
+    gate summary does not pass; a check that does not apply (not_applicable) does not block."""
+    skipped = CheckTally()
+    skipped.add("passed", "test_a")
+    skipped.add("skipped", "test_no_unaccepted_high_or_critical_vulnerability")
+    rows = matrix_rows({}, {("base", "linux/amd64"): skipped})
+    assert not rows[0].ok
+    assert not gate_summary(rows, exit_status=0, run_id="r")["passed"]
+    not_applying = CheckTally()
+    not_applying.add("passed", "test_a")
+    not_applying.add("not_applicable", "test_dlv_stops_at_a_breakpoint")
+    assert matrix_rows({}, {("go", "linux/arm64"): not_applying})[0].ok
+
+
+def test_a_not_applicable_skip_is_told_from_a_real_one(tmp_path):
+    """The report reads the reason's prefix that plugin.outcomes.not_applicable puts on the skip."""
+    from types import SimpleNamespace
+
+    from reactor_harness.plugin.outcomes import NOT_APPLICABLE, is_not_applicable
+
+    applies_not = SimpleNamespace(longrepr=("t.py", 3, f"Skipped: {NOT_APPLICABLE}no Debian pin of its own"))
+    gap = SimpleNamespace(longrepr=("t.py", 3, "Skipped: no Trivy vulnerability DB"))
+    assert is_not_applicable(applies_not)
+    assert not is_not_applicable(gap)

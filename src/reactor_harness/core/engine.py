@@ -104,6 +104,7 @@ class BuildRequest:
     secrets: Mapping[str, Path] = field(default_factory=dict)
     network: str = "host"
     target: str | None = None
+    no_cache: bool = False  # --no-cache: every step runs again (fresh apt indices, Debian's new revisions)
 
 
 class Engine:
@@ -209,6 +210,8 @@ class Engine:
         args: list[str] = ["buildx", "build", "--load"] if self.client.build_mode == "buildx" else ["build"]
         args += ["--progress", "plain", "--platform", request.platform, "--network", request.network]
         args += ["-f", str(request.dockerfile), "-t", request.tag]
+        if request.no_cache:
+            args.append("--no-cache")
         for key, value in sorted(request.build_args.items()):
             args += ["--build-arg", f"{key}={value}"]
         for key, value in sorted(request.labels.items()):

@@ -6,7 +6,6 @@ its docstring says what overriding it does.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,13 @@ from testinfra.host import Host
 
 from reactor_harness.build.bootstrap import OsImages
 from reactor_harness.build.builder import BuildSettings, FamilyBuilder, save_image_archive
+from reactor_harness.build.packages import PackageDiff
 from reactor_harness.core.containers import Container, host_for, reap_leftovers, run_labels, start_container
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import EngineUnavailable, HarnessError
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import why_unrunnable
+from reactor_harness.core.revision import build_revision
 from reactor_harness.family.discovery import Family
 from reactor_harness.family.policy import FamilyPolicy, PolicyError, load_policy
 from reactor_harness.plugin.outcomes import skip_or_fail
@@ -72,27 +73,22 @@ def _as_list(value: Any) -> list[str]:
     return [str(item) for item in value]
 
 
-def git_revision(root: Path) -> str:
-    """The checked-out commit (recorded in the images' VCS_REF label), or "unknown"."""
-    try:
-        completed = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return completed.stdout.strip() or "unknown"
-
-
 @pytest.fixture(scope="session")
 def family_builder(
     pytestconfig: pytest.Config, harness_settings: HarnessSettings, family: Family, engine: Engine, run_once: RunOnce
 ) -> FamilyBuilder:
     """Builds the family once per run. Override to build with other settings (e.g. no CA secret)."""
     progress = progress_writer(pytestconfig)
+    try:
+        revision = build_revision(harness_settings.root, harness_settings.strict)
+    except HarnessError as error:
+        pytest.fail(str(error), pytrace=False)
     settings = BuildSettings(
         log_dir=harness_settings.reports_dir / "build-logs",
         ca_bundle=harness_settings.ca_bundle,
-        metadata_args={"VCS_REF": git_revision(harness_settings.root)},
+        metadata_args={"VCS_REF": revision},
+        rebuild=harness_settings.rebuild,
+        probe_labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
     )
     os_images = OsImages(engine, harness_settings.reports_dir / "bootstrap", log=progress, once=run_once)
     return FamilyBuilder(family, engine, os_images, run_once, settings, harness_settings.native, progress)
@@ -128,11 +124,20 @@ def built_image(
                 "status": "passed" if outcome.succeeded else ("blocked" if outcome.blocked_by else "failed"),
                 "duration_seconds": outcome.duration_seconds,
                 "failed_step": outcome.failed_step,
+                "image_id": outcome.image_id,  # the gate summary ties its verdict to this image
+                "package_diff": outcome.package_diff,  # Debian packages changed against the previous build
                 "log_tail": outcome.log_tail,
                 "log_path": outcome.log_path,
             },
         ),
     )
+    if outcome.package_diff is not None:
+        diff = PackageDiff.from_json(outcome.package_diff)
+        request.node.add_report_section(
+            "setup",
+            "Debian packages vs the previous build",
+            f"{diff.counts()} against {diff.previous_image}\n" + "\n".join(diff.lines()),
+        )
     if not outcome.succeeded:
         if outcome.blocked_by:
             pytest.skip(f"{target}: not built because its parent {outcome.blocked_by} failed to build")

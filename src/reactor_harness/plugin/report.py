@@ -16,17 +16,19 @@ import pytest
 from pytest_html import extras  # type: ignore[import-untyped]
 
 from reactor_harness.core.errors import FamilyError
+from reactor_harness.core.revision import git_revision
 from reactor_harness.family.discovery import Family
+from reactor_harness.plugin.outcomes import is_not_applicable
 from reactor_harness.plugin.settings import SETTINGS_KEY, HarnessSettings
 from reactor_harness.plugin.workers import is_controller
 from reactor_harness.report.evidence import evidence_html
-from reactor_harness.report.gate import GATE_SUMMARY_FILE, gate_summary, write_gate_summary
+from reactor_harness.report.gate import GATE_SUMMARY_FILE, gate_summary, vulnerability_db_used, write_gate_summary
 from reactor_harness.report.matrix import CheckTally, MatrixRow, matrix_rows, render_matrix
 from reactor_harness.report.results import AREAS, AreaResult, ReportError, merge_results, results_in
 
 IMAGE_PROPERTY = "reactor_image"
 PLATFORM_PROPERTY = "reactor_platform"
-_RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+_RANK = {"passed": 0, "not_applicable": 0, "skipped": 1, "failed": 2, "error": 3}
 _EVIDENCE_ATTACHED = pytest.StashKey[bool]()
 
 
@@ -132,7 +134,9 @@ class RunReport:
         target = target_of(report)
         if target is None:
             return
-        if report.when == "call":
+        if report.skipped and is_not_applicable(report):
+            outcome = "not_applicable"
+        elif report.when == "call":
             outcome = "skipped" if report.skipped else ("failed" if report.failed else "passed")
         elif report.failed:
             outcome = "error"
@@ -156,7 +160,14 @@ class RunReport:
         self.rows = matrix_rows(self.results, tallies, _family_order(self.config))
         settings = _settings(self.config)
         run_id = settings.run_id if settings is not None else ""
-        write_gate_summary(reports_dir, gate_summary(self.rows, int(exitstatus), run_id))
+        summary = gate_summary(
+            self.rows,
+            int(exitstatus),
+            run_id,
+            commit=git_revision(settings.root) if settings is not None else None,
+            vulnerability_db=vulnerability_db_used(reports_dir),
+        )
+        write_gate_summary(reports_dir, summary)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report: Any) -> None:

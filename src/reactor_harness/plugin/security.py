@@ -45,18 +45,31 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     except TrivyNotFound as error:
         return [f"security: {error}"]
     metadata = read_db_metadata(settings.cache_dir)
-    db = f"DB updated {metadata.updated_at:%Y-%m-%d}" if metadata and metadata.updated_at else "no DB cached"
+    if metadata and metadata.updated_at:
+        age = (dt.datetime.now(dt.UTC) - metadata.updated_at).total_seconds() / 3600
+        db = f"DB updated {metadata.updated_at:%Y-%m-%d %H:%M} UTC ({age:.0f} h old)"
+    else:
+        db = "no DB cached"
     return [f"security: Trivy {binary.version} ({binary.path}); {db} in {settings.cache_dir / 'db'}"]
 
 
-def skip_unless_vulnerability_db(db: VulnerabilityDb, settings: SecuritySettings) -> None:
-    """Skip a check that needs the real vulnerability DB when there is none; fail instead under --require-vuln-db.
+def skip_unless_vulnerability_db(db: VulnerabilityDb, settings: SecuritySettings, max_age_hours: float) -> None:
+    """Skip a check that needs the real vulnerability DB when there is none; fail instead under --require-vuln-db,
+    which also fails on a DB older than the policy's max age (a months-old DB restored from a cache is not
+    a gate).
 
     Strict mode alone does not turn this skip into a failure: a CI without internet access cannot have
     the DB, and the skip names exactly what is missing. --require-vuln-db is the switch for a CI that can.
     """
     __tracebackhide__ = True
     if db.available:
+        if settings.require_vulnerability_db and db.too_old(max_age_hours):
+            pytest.fail(
+                f"the vulnerability DB is too old: {db.detail}; the policy allows {max_age_hours:g} h "
+                "(images/policy.toml [security] vulnerability_db_max_age_hours). Refresh it (run without "
+                "--skip-vuln-db-update where Trivy can download it) [--require-vuln-db]",
+                pytrace=False,
+            )
         return
     if settings.require_vulnerability_db:
         pytest.fail(f"{db.detail} [--require-vuln-db: the vulnerability gate must run]", pytrace=False)
@@ -121,6 +134,9 @@ def vulnerability_db(
             "binary": str(trivy.binary.path),
             **trivy.version_info(security_settings.cache_dir),
             "db": status.detail,
+            "db_available": status.available,
+            "db_updated_at": status.updated_at,
+            "db_age_hours": status.age_hours,
         }
         (security_reports_dir / "trivy.json").write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
         return status
@@ -138,6 +154,7 @@ class SecurityScanner:
     reports_dir: Path
     run_once: RunOnce
     worker: str = "main"  # the xdist worker's id: each worker scans with a Trivy cache of its own
+    key_prefix: str = "trivy-scan"  # the once-per-run key; the generated-DB proof scans under its own
 
     def scan(self, image: str, platform: Platform, archive: Callable[[], Path]) -> ImageScanRecord:
         def produce() -> ImageScanRecord:
@@ -155,7 +172,7 @@ class SecurityScanner:
                     with_vulnerabilities=self.vulnerability_db.available,
                 )
 
-        key = f"trivy-scan-{image}-{platform.slug}"
+        key = f"{self.key_prefix}-{image}-{platform.slug}"
         return self.run_once.get(key, produce, ImageScanRecord.to_json, ImageScanRecord.from_json)
 
 
@@ -208,7 +225,7 @@ class SecurityScan:
     report: Report
 
 
-def _read_scan(record: ImageScanRecord) -> SecurityScan:
+def read_scan(record: ImageScanRecord) -> SecurityScan:
     return SecurityScan(record=record, report=parse_report(Path(record.report)))
 
 
@@ -218,7 +235,7 @@ def security_scan(
 ) -> SecurityScan:
     """The image's Trivy scan (vulnerabilities when the DB is there, secrets, image-config misconfigurations)."""
     try:
-        scan = _read_scan(security_scanner.scan(built_image.name, built_image.platform, lambda: image_archive))
+        scan = read_scan(security_scanner.scan(built_image.name, built_image.platform, lambda: image_archive))
     except HarnessError as error:
         pytest.fail(f"{built_image}: {error}", pytrace=False)
     request.node.add_report_section(
@@ -275,7 +292,7 @@ def family_security_scans(
                     continue
                 archive = partial(save_image_archive, engine, run_once, name, platform, outcome.tag)
                 record = security_scanner.scan(name, platform, archive)
-                reports.append(_read_scan(record).report)
+                reports.append(read_scan(record).report)
             except HarnessError as error:
                 missing.append(f"{name} ({platform}): {error}")
     everything = set(names) >= set(family.images) and {str(p) for p in harness_settings.platforms} >= set(SUPPORTED)

@@ -16,8 +16,20 @@ GATE_SUMMARY_SCHEMA = 1
 _EVIDENCE_KEYS = frozenset({"log_tail", "log_path", "layers", "findings"})
 
 
-def gate_summary(rows: Iterable[MatrixRow], exit_status: int, run_id: str) -> dict[str, Any]:
-    """The run's result in compact JSON: what a release records next to the image it publishes."""
+def gate_summary(
+    rows: Iterable[MatrixRow],
+    exit_status: int,
+    run_id: str,
+    *,
+    commit: str | None = None,
+    vulnerability_db: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The run's result in compact JSON: what a release records next to the image it publishes.
+
+    It names what it vouches for: the commit built (`commit`), each target's image ID (its build area's
+    `image_id`) and the vulnerability DB the scans used (`vulnerability_db`: when Trivy built it, its age);
+    `reactor-release publish` refuses a summary that does not match the images it is about to push.
+    """
     targets = []
     for row in rows:
         entry: dict[str, Any] = {"image": row.image, "platform": row.platform, "ok": row.ok}
@@ -31,8 +43,21 @@ def gate_summary(rows: Iterable[MatrixRow], exit_status: int, run_id: str) -> di
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "exit_status": int(exit_status),
         "passed": int(exit_status) == 0 and all(target["ok"] for target in targets),
+        "commit": commit,
+        "vulnerability_db": dict(vulnerability_db) if vulnerability_db else None,
         "targets": targets,
     }
+
+
+def vulnerability_db_used(reports_dir: Path) -> dict[str, Any] | None:
+    """The vulnerability DB this run's scans used, from `security/trivy.json`; None when there was none."""
+    try:
+        record = json.loads((reports_dir / "security" / "trivy.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or not record.get("db_available") or not record.get("db_updated_at"):
+        return None
+    return {"updated_at": record["db_updated_at"], "age_hours": record.get("db_age_hours"), "detail": record.get("db")}
 
 
 def write_gate_summary(reports_dir: Path, summary: Mapping[str, Any]) -> Path:

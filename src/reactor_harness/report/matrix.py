@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from reactor_harness.build.packages import PackageDiff
 from reactor_harness.family.policy import SEVERITIES
 
 
@@ -19,10 +20,13 @@ class CheckTally:
     skipped: int = 0
     errors: int = 0
     failures: list[str] = field(default_factory=list)
+    not_applicable: int = 0  # skipped through plugin.outcomes.not_applicable: hides nothing
 
     def add(self, outcome: str, test_name: str) -> None:
         if outcome == "passed":
             self.passed += 1
+        elif outcome == "not_applicable":
+            self.not_applicable += 1
         elif outcome == "skipped":
             self.skipped += 1
         elif outcome == "error":
@@ -51,8 +55,14 @@ class MatrixRow:
 
     @property
     def ok(self) -> bool:
+        """Clean: no area failed and every check ran and passed.
+
+        A skipped check (say the vulnerability gate without a DB) is not a pass: a summary with one must not
+        be publishable. Checks that do not apply to the target skip through plugin.outcomes.not_applicable
+        and are counted apart (CheckTally.not_applicable), so they do not block.
+        """
         area_failed = any(str(data.get("status", "passed")) not in {"passed", "ok"} for data in self.areas.values())
-        return not area_failed and self.checks.failed == 0 and self.checks.errors == 0
+        return not area_failed and self.checks.failed == 0 and self.checks.errors == 0 and self.checks.skipped == 0
 
 
 def matrix_rows(
@@ -128,7 +138,22 @@ def _build_cell(data: Mapping[str, Any] | None) -> str:
     detail = format_duration(number(data.get("duration_seconds")))
     if data.get("failed_step"):
         detail += f"<br>{escape(str(data['failed_step'])[:120])}"
+    detail += _package_diff_detail(data.get("package_diff"))
     return _cell(_status_class(status), escape(status), detail)
+
+
+def _package_diff_detail(value: Any) -> str:
+    """The Debian packages changed against the previous build of the tag (--rebuild and every rebuild)."""
+    if not isinstance(value, Mapping):
+        return ""
+    diff = PackageDiff.from_json(value)
+    if diff.empty:
+        return "<br>Debian packages: unchanged vs previous build"
+    items = "".join(f"<li><code>{escape(line)}</code></li>" for line in diff.lines())
+    return (
+        f"<details><summary>Debian packages {escape(diff.counts())} vs previous build</summary>"
+        f"<ul>{items}</ul></details>"
+    )
 
 
 def _delta(current: float | None, baseline: float | None) -> str:
