@@ -61,16 +61,10 @@ def test_binary_architecture_matches_the_platform(container, built_image, binary
     assert machine == expected, f"{built_image}: {binary} has ELF machine {machine:#x}, expected {expected:#x}"
 
 
-def _engine_socket(engine) -> str:
-    result = engine.call("context", "inspect", "--format", "{{.Endpoints.docker.Host}}")
-    endpoint = result.stdout.strip() if result.succeeded else ""
-    return endpoint.removeprefix("unix://") if endpoint.startswith("unix://") else "/var/run/docker.sock"
-
-
 def test_docker_host_integration_proxies_the_engine_socket(engine, built_image, harness_settings):
     """With REACTOR_DOCKER_HOST_INTEGRATION=true, claude reaches the host engine through the socat proxy."""
-    socket = _engine_socket(engine)
-    if not Path(socket).is_socket():
+    socket = engine.socket_path()
+    if socket is None or not Path(socket).is_socket():
         pytest.skip(f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container")
     result = engine.run_once(
         built_image.tag,
@@ -90,8 +84,8 @@ def test_docker_host_integration_proxies_the_engine_socket(engine, built_image, 
 
 def test_docker_host_integration_serves_later_exec_sessions(engine, built_image, harness_settings):
     """The proxy set up by the entrypoint is the docker CLI's context in later `docker exec` sessions too."""
-    socket = _engine_socket(engine)
-    if not Path(socket).is_socket():
+    socket = engine.socket_path()
+    if socket is None or not Path(socket).is_socket():
         pytest.skip(f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container")
     container_id = engine.run_detached(
         built_image.tag,

@@ -124,7 +124,7 @@ def published(engine, harness_settings, prefix, registry_host, tmp_path_factory)
                 for commit in (COMMIT_A, COMMIT_B, COMMIT_C)
                 for platform in PLATFORMS
             ]
-            engine.call("rmi", *references, timeout=120)
+            engine.remove_images(references)
     return digests
 
 

@@ -14,8 +14,9 @@ from testinfra.backend.base import BaseBackend
 from testinfra.backend.base import CommandResult as TestinfraResult
 from testinfra.host import Host
 
-from reactor_harness.core.engine import LABEL_HARNESS, LABEL_PID, LABEL_RUN, CommandResult, Engine
+from reactor_harness.core.engine import LABEL_HARNESS, LABEL_PID, LABEL_RUN, CommandResult
 from reactor_harness.core.errors import WaitTimeout
+from reactor_harness.core.protocols import ContainerEngine
 
 USER = "claude"
 
@@ -40,7 +41,7 @@ def wait_until(
 class Container:
     """A running container of one image × platform, reached through the engine seam."""
 
-    engine: Engine
+    engine: ContainerEngine
     id: str
     image: str
     platform: str
@@ -93,7 +94,7 @@ class Container:
 
 
 def start_container(
-    engine: Engine,
+    engine: ContainerEngine,
     tag: str,
     platform: str,
     labels: Mapping[str, str],
@@ -139,7 +140,7 @@ def _process_alive(pid_text: str) -> bool:
     return True
 
 
-def reap_leftovers(engine: Engine, current_run: str) -> list[str]:
+def reap_leftovers(engine: ContainerEngine, current_run: str) -> list[str]:
     """Remove containers of earlier runs whose pytest process is gone; the ids removed."""
     stale = [
         entry["id"]
@@ -150,7 +151,7 @@ def reap_leftovers(engine: Engine, current_run: str) -> list[str]:
     return stale
 
 
-def remove_run_containers(engine: Engine, run_id: str) -> list[str]:
+def remove_run_containers(engine: ContainerEngine, run_id: str) -> list[str]:
     ids = [
         entry["id"]
         for entry in engine.containers_with_label(f"{LABEL_RUN}={run_id}")

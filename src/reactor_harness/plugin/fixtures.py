@@ -6,7 +6,6 @@ its docstring says what overriding it does.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from testinfra.host import Host
 
 from reactor_harness.build.bootstrap import OsImages
 from reactor_harness.build.builder import BuildSettings, FamilyBuilder, save_image_archive
+from reactor_harness.core.commands import CommandTimedOut, run_command
 from reactor_harness.core.containers import Container, host_for, reap_leftovers, run_labels, start_container
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import EngineUnavailable, HarnessError
@@ -75,12 +75,10 @@ def _as_list(value: Any) -> list[str]:
 def git_revision(root: Path) -> str:
     """The checked-out commit (recorded in the images' VCS_REF label), or "unknown"."""
     try:
-        completed = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        completed = run_command(["git", "-C", str(root), "rev-parse", "HEAD"], timeout=10)
+    except CommandTimedOut:
         return "unknown"
-    return completed.stdout.strip() or "unknown"
+    return (completed.stdout.strip() if completed.succeeded else "") or "unknown"
 
 
 @pytest.fixture(scope="session")
