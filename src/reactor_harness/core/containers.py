@@ -8,11 +8,6 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from testinfra.backend.base import BaseBackend
-from testinfra.backend.base import CommandResult as TestinfraResult
-from testinfra.host import Host
 
 from reactor_harness.core.engine import LABEL_HARNESS, LABEL_PID, LABEL_RUN, CommandResult
 from reactor_harness.core.errors import WaitTimeout
@@ -159,27 +154,3 @@ def remove_run_containers(engine: ContainerEngine, run_id: str) -> list[str]:
     ]
     engine.remove_containers(ids)
     return ids
-
-
-class EngineBackend(BaseBackend):  # type: ignore[misc]
-    """A testinfra backend that runs commands in a container through the harness's engine seam."""
-
-    NAME = "docker"  # testinfra modules treat it as a docker container, which it is
-
-    def __init__(self, container: Container, user: str | None = USER, **kwargs: Any) -> None:
-        self.container = container
-        self.user = user
-        super().__init__(container.id, **kwargs)
-
-    def run(self, command: str, *args: str, **kwargs: Any) -> TestinfraResult:
-        script = self.get_command(command, *args)
-        result = self.container.exec(["/bin/sh", "-c", script], user=self.user)
-        return self.result(result.exit_status, self.encode(script), result.stdout, result.stderr)
-
-
-def host_for(container: Container, user: str | None = USER) -> Host:
-    """A testinfra Host on the container (commands run as `user`)."""
-    backend = EngineBackend(container, user=user)
-    host = Host(backend)
-    backend.set_host(host)
-    return host
