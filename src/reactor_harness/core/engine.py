@@ -52,19 +52,40 @@ LABEL_PID = "org.reactor.harness.pid"
 class Engine:
     """The docker engine: the SDK for containers and images, the CLI for BuildKit builds and terminals."""
 
-    def __init__(self, client: Client, environment: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, client: Client, environment: Mapping[str, str] | None = None, sdk_host: str | None = None
+    ) -> None:
         self.client = client
         self._environment = dict(os.environ if environment is None else environment)
         if client.build_mode == "integrated":
             self._environment["DOCKER_BUILDKIT"] = "1"
-        self.sdk = SdkEngine(self._environment)
+        sdk_environment = dict(self._environment)
+        if sdk_host and not sdk_environment.get("DOCKER_HOST"):
+            sdk_environment["DOCKER_HOST"] = sdk_host
+        self.sdk = SdkEngine(sdk_environment)
 
     @classmethod
     def connect(cls) -> Engine:
-        """Find a client and make sure the engine answers; EngineUnavailable otherwise."""
-        engine = cls(find_client())
+        """Find a client and make sure the engine answers; EngineUnavailable otherwise.
+
+        The SDK reads DOCKER_HOST but not the CLI's contexts: without DOCKER_HOST it is pointed at the
+        endpoint of the CLI's current context, so both halves of the seam reach the same engine.
+        """
+        client = find_client()
+        engine = cls(client, sdk_host=cls._context_endpoint(client))
         engine.ping()
         return engine
+
+    @staticmethod
+    def _context_endpoint(client: Client) -> str | None:
+        try:
+            result = run_command(
+                (client.path, "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"), timeout=30
+            )
+        except CommandTimedOut:
+            return None
+        endpoint = result.stdout.strip()
+        return endpoint if result.succeeded and "://" in endpoint else None
 
     # -- the CLI half -----------------------------------------------------------------------------
     def _cli(
@@ -142,7 +163,7 @@ class Engine:
 
     def socket_path(self) -> str | None:
         """The engine's local unix socket (to mount into a container), or None if DOCKER_HOST is not one."""
-        host = self._environment.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        host = self.sdk.docker_host
         return host.removeprefix("unix://") if host.startswith("unix://") else None
 
     # -- images (SDK) -----------------------------------------------------------------------------

@@ -37,6 +37,11 @@ class SdkEngine:
         self._clients: dict[float | None, docker.APIClient] = {}
         self._default_timeout = default_timeout
 
+    @property
+    def docker_host(self) -> str:
+        """The engine endpoint the SDK talks to."""
+        return self._environment.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
     def api(self, timeout: float | None = None) -> docker.APIClient:
         """An API client whose socket reads give up after `timeout` seconds (one client per deadline)."""
         key = self._default_timeout if timeout is None else timeout
@@ -45,7 +50,7 @@ class SdkEngine:
                 kwargs = docker.utils.kwargs_from_env(environment=self._environment)
                 self._clients[key] = docker.APIClient(version="auto", timeout=key, **kwargs)
             except DockerException as error:
-                where = self._environment.get("DOCKER_HOST") or "the default socket /var/run/docker.sock"
+                where = self.docker_host
                 raise EngineUnavailable(f"no container engine answers at {where} ({error}); {SETUP_HINT}") from error
         return self._clients[key]
 
