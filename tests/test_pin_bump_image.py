@@ -131,4 +131,4 @@ def test_the_bumped_version_is_inside_the_built_image(image, bumped, engine, fam
         assert found == new, f"{image}: {pin.label} was bumped to {new}, the image has {found}\n{result.describe()}"
     finally:
         engine.remove_containers([container_id])
-        engine.call("image", "rm", "--force", tag)
+        engine.remove_images([tag])

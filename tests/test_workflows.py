@@ -125,8 +125,9 @@ def test_the_images_pushed_are_the_ones_the_gate_tested(images_workflow):
         assert tag_logic not in text, f"images.yml must leave {tag_logic!r} to reactor-release and the harness"
 
 
-# Files that cannot change what the gate decides: prose, and the other workflows (each checked here).
-_GATE_INDEPENDENT = re.compile(r"^(README\.md|\.gitignore|\.github/workflows/(?!images\.yml$)[^/]+)$")
+# Files that cannot change what the gate decides: prose, the other workflows (each checked here), and the
+# benchmark scripts (they measure the harness; the suite never runs them).
+_GATE_INDEPENDENT = re.compile(r"^(README\.md|\.gitignore|\.github/workflows/(?!images\.yml$)[^/]+|benchmarks/.+)$")
 
 
 def _tracked_files(harness_settings) -> list[str]:

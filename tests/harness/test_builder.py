@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import fake_engine
 from reactor_harness.build.builder import BuildSettings, FamilyBuilder, failing_step, local_tag
 from reactor_harness.core.engine import BuildRequest, CommandResult
 from reactor_harness.core.once import RunOnce
@@ -30,11 +31,11 @@ error: failed to solve: executor failed running [/bin/bash -o pipefail -c apt-ge
 
 
 @dataclass
-class FakeEngine:
-    """Records builds; images named in `failing` fail with a BuildKit-style log."""
+class FakeEngine(fake_engine.FakeEngine):
+    """The suite's fake engine (held to the seam's contract), whose builds of images in `failing` fail
+    with a BuildKit-style log."""
 
     failing: set[str] = field(default_factory=set)
-    builds: list[BuildRequest] = field(default_factory=list)
 
     def build(self, request: BuildRequest, on_line=None) -> CommandResult:
         self.builds.append(request)
@@ -43,6 +44,8 @@ class FakeEngine:
         for line in log.splitlines():
             if on_line:
                 on_line(line)
+        if name not in self.failing:
+            self.images[request.tag] = {"Id": f"sha256:{request.tag}", "Architecture": "amd64", "Os": "linux"}
         return CommandResult(("docker", "build"), 1 if name in self.failing else 0, log, "")
 
     def inspect_image(self, reference: str):

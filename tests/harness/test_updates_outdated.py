@@ -11,9 +11,9 @@ import pytest
 from registry_replay import ReplayFetcher, ReplayRunner, replay_registries
 
 from reactor_harness import cli
+from reactor_harness.core.commands import CommandResult
 from reactor_harness.family.discovery import Family
 from reactor_harness.family.versions_table import family_rows
-from reactor_harness.updates.clients import ClientResult
 from reactor_harness.updates.collect import family_pins
 from reactor_harness.updates.model import Level, PinKind, RegistryError, UpdatesError
 from reactor_harness.updates.outdated import Registries, find_outdated
@@ -129,7 +129,7 @@ def test_npm_404_and_garbage_stay_with_their_pin(tmp_path):
 
 def test_garbage_from_the_python_index_and_go_stays_with_their_pin(tmp_path):
     """The index answering HTML, or go failing, makes just those pins unknown."""
-    runner = ReplayRunner({"golangci-lint": ClientResult((), 1, "", "go: reading list: 410 Gone")})
+    runner = ReplayRunner({"golangci-lint": CommandResult((), 1, "", "go: reading list: 410 Gone")})
     registries = replay_registries(runner=runner, fetcher=ReplayFetcher({"/ruff/": b"<html></html>"}))
     found = outdated(write_family(tmp_path), registries)
     assert found["ruff"].unknown == "the index's answer for ruff is not a JSON simple-API project page"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from reactor_harness.core import environment as environment_variables
 from reactor_harness.core import host
+from reactor_harness.core.commands import CommandTimedOut, run_command
 from reactor_harness.core.engine import LABEL_HARNESS, BuildRequest, Engine
 from reactor_harness.core.environment import Environment
 from reactor_harness.core.errors import BootstrapError
@@ -219,11 +219,14 @@ class OsImages:
             self.log(
                 f"bootstrapping debian:{debian.suite}{'-slim' if debian.slim else ''} for {platform} with mmdebstrap"
             )
-            completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
-            if completed.returncode != 0:
+            try:
+                completed = run_command(command, timeout=1800)
+            except CommandTimedOut as error:
+                raise BootstrapError(f"mmdebstrap for {platform} did not finish: {error}") from error
+            if not completed.succeeded:
                 tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-30:])
                 raise BootstrapError(
-                    f"mmdebstrap failed for {platform} (exit {completed.returncode}); for a foreign architecture "
+                    f"mmdebstrap failed for {platform} (exit {completed.exit_status}); for a foreign architecture "
                     f"check the qemu binfmt handler (./setup installs it):\n{tail}"
                 )
             # FROM scratch + ADD with --platform records the right architecture (docker 20.10's

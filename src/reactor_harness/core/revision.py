@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
+from reactor_harness.core.commands import CommandTimedOut, run_command
 from reactor_harness.core.errors import HarnessError
 
 UNKNOWN_REVISION = "unknown"
@@ -13,13 +13,11 @@ UNKNOWN_REVISION = "unknown"
 def git_revision(root: Path) -> str | None:
     """The checked-out commit (recorded in the images' VCS_REF label), or None when git cannot say."""
     try:
-        completed = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        completed = run_command(["git", "-C", str(root), "rev-parse", "HEAD"], timeout=10)
+    except CommandTimedOut:
         return None
     revision = completed.stdout.strip()
-    return revision if completed.returncode == 0 and revision else None
+    return revision if completed.succeeded and revision else None
 
 
 def build_revision(root: Path, strict: bool) -> str:

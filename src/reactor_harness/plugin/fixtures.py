@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testinfra.host import Host
 
 from reactor_harness.build.bootstrap import OsImages
 from reactor_harness.build.builder import BuildSettings, FamilyBuilder, save_image_archive
 from reactor_harness.build.packages import PackageDiff
-from reactor_harness.core.containers import Container, host_for, reap_leftovers, run_labels, start_container
+from reactor_harness.core.containers import Container, reap_leftovers, run_labels, start_container
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import EngineUnavailable, HarnessError
+from reactor_harness.core.hosts import ImageHost, host_for
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import why_unrunnable
 from reactor_harness.core.revision import build_revision
@@ -178,12 +178,18 @@ def image_archive(built_image: BuiltImage, engine: Engine, run_once: RunOnce) ->
 
 
 @pytest.fixture
-def host(container: Container, family_policy: FamilyPolicy) -> Host:
+def host(container: Container, family_policy: FamilyPolicy) -> ImageHost:
     """A testinfra Host on the image's container, running commands as the policy's non-root user (claude)."""
     return host_for(container, user=family_policy.user)
 
 
 @pytest.fixture
-def root_host(container: Container) -> Host:
+def root_host(container: Container) -> ImageHost:
     """A testinfra Host on the image's container, running commands as root."""
     return host_for(container, user="root")
+
+
+@pytest.fixture
+def image_user_host(container: Container) -> ImageHost:
+    """A testinfra Host on the image's container, running commands as the image's own USER (no --user)."""
+    return host_for(container, user=None)

@@ -184,7 +184,7 @@ def _save(arguments: argparse.Namespace, out: TextIO) -> None:
     missing = [reference for reference in references if engine.inspect_image(reference) is None]
     if missing:
         raise HarnessError(f"not built in this engine: {', '.join(missing)}; run the gate (pytest) first")
-    engine.call("save", "-o", arguments.output, *references, check=True, timeout=3600)
+    engine.save(references, Path(arguments.output))
     out.write(f"saved {len(references)} images to {arguments.output}\n")
 
 

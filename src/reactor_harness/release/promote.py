@@ -342,7 +342,7 @@ def _platform_entry(registry: Registry, repository: str, tag: str, platform: Pla
 def push_platform_image(engine: Engine, local_tag: str, remote: str) -> None:
     """Tag a locally built image for the registry and push it through the engine seam."""
     engine.tag(local_tag, remote)
-    engine.call("push", remote, check=True, timeout=3600)
+    engine.push(remote, timeout=3600)
 
 
 def publish_index(
