@@ -6,7 +6,6 @@ its docstring says what overriding it does.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import EngineUnavailable, HarnessError
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import why_unrunnable
+from reactor_harness.core.revision import git_revision
 from reactor_harness.family.discovery import Family
 from reactor_harness.family.policy import FamilyPolicy, PolicyError, load_policy
 from reactor_harness.plugin.outcomes import skip_or_fail
@@ -72,17 +72,6 @@ def _as_list(value: Any) -> list[str]:
     return [str(item) for item in value]
 
 
-def git_revision(root: Path) -> str:
-    """The checked-out commit (recorded in the images' VCS_REF label), or "unknown"."""
-    try:
-        completed = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return completed.stdout.strip() or "unknown"
-
-
 @pytest.fixture(scope="session")
 def family_builder(
     pytestconfig: pytest.Config, harness_settings: HarnessSettings, family: Family, engine: Engine, run_once: RunOnce
@@ -130,6 +119,7 @@ def built_image(
                 "failed_step": outcome.failed_step,
                 "log_tail": outcome.log_tail,
                 "log_path": outcome.log_path,
+                "image_id": outcome.image_id,
             },
         ),
     )

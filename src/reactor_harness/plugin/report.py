@@ -16,12 +16,13 @@ import pytest
 from pytest_html import extras  # type: ignore[import-untyped]
 
 from reactor_harness.core.errors import FamilyError
+from reactor_harness.core.revision import git_revision
 from reactor_harness.family.discovery import Family
 from reactor_harness.plugin.settings import SETTINGS_KEY, HarnessSettings
 from reactor_harness.plugin.workers import is_controller
 from reactor_harness.report.evidence import evidence_html
 from reactor_harness.report.gate import GATE_SUMMARY_FILE, gate_summary, write_gate_summary
-from reactor_harness.report.matrix import CheckTally, MatrixRow, matrix_rows, render_matrix
+from reactor_harness.report.matrix import CheckTally, MatrixRow, gate_headline, matrix_rows, render_matrix
 from reactor_harness.report.results import AREAS, AreaResult, ReportError, merge_results, results_in
 
 IMAGE_PROPERTY = "reactor_image"
@@ -122,6 +123,8 @@ class RunReport:
         self.outcomes: dict[str, tuple[tuple[str, str], str]] = {}
         self.results: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.rows: list[MatrixRow] = []
+        self.exit_status: int | None = None
+        self.skip_reasons: dict[tuple[tuple[str, str], str], str] = {}
 
     def pytest_reactor_area_result(self, config: pytest.Config, result: AreaResult) -> None:
         """Merge each area's result into its target's row."""
@@ -140,9 +143,20 @@ class RunReport:
             outcome = "skipped"
         else:
             return
+        if report.skipped:
+            self._note_skip(report, target)
         previous = self.outcomes.get(report.nodeid)
         if previous is None or _RANK[outcome] > _RANK[previous[1]]:
             self.outcomes[report.nodeid] = (target, outcome)
+
+    def _note_skip(self, report: pytest.TestReport, target: tuple[str, str]) -> None:
+        """Remember why an area's test skipped, so its matrix cell says why the area did not run."""
+        longrepr = report.longrepr
+        reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        area = Path(report.nodeid.partition("::")[0]).stem.removeprefix("test_")
+        for name in {area, "build"} & set(AREAS):
+            self.skip_reasons.setdefault((target, name), reason)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -153,10 +167,15 @@ class RunReport:
         tallies: dict[tuple[str, str], CheckTally] = {}
         for nodeid, (target, outcome) in sorted(self.outcomes.items()):
             tallies.setdefault(target, CheckTally()).add(outcome, _short_name(nodeid))
+        for (target, area), reason in self.skip_reasons.items():
+            if target in tallies and area not in self.results.get(target, {}):
+                self.results.setdefault(target, {})[area] = {"status": "skipped", "reason": reason}
+        self.exit_status = int(exitstatus)
         self.rows = matrix_rows(self.results, tallies, _family_order(self.config))
         settings = _settings(self.config)
         run_id = settings.run_id if settings is not None else ""
-        write_gate_summary(reports_dir, gate_summary(self.rows, int(exitstatus), run_id))
+        commit = git_revision(settings.root) if settings is not None else "unknown"
+        write_gate_summary(reports_dir, gate_summary(self.rows, int(exitstatus), run_id, commit))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report: Any) -> None:
@@ -172,8 +191,6 @@ class RunReport:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         reports_dir = _reports_dir(self.config)
         if reports_dir is not None and self.rows:
-            clean = sum(row.ok for row in self.rows)
-            terminalreporter.write_line(
-                f"reactor: {clean} of {len(self.rows)} image × platform targets clean; "
-                f"gate summary {reports_dir / GATE_SUMMARY_FILE}"
-            )
+            for line in gate_headline(self.rows, self.exit_status):
+                terminalreporter.write_line(f"reactor: {line}")
+            terminalreporter.write_line(f"reactor: gate summary {reports_dir / GATE_SUMMARY_FILE}")

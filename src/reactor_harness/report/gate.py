@@ -11,26 +11,39 @@ from typing import Any
 from reactor_harness.report.matrix import MatrixRow
 
 GATE_SUMMARY_FILE = "summary.json"
-GATE_SUMMARY_SCHEMA = 1
+GATE_SUMMARY_SCHEMA = 2  # 2: commit, vulnerability_db, image_id, not_checked, clean
 # Bulky evidence stays in the HTML report, out of the compact gate summary.
 _EVIDENCE_KEYS = frozenset({"log_tail", "log_path", "layers", "findings"})
 
 
-def gate_summary(rows: Iterable[MatrixRow], exit_status: int, run_id: str) -> dict[str, Any]:
-    """The run's result in compact JSON: what a release records next to the image it publishes."""
+def gate_summary(rows: Iterable[MatrixRow], exit_status: int, run_id: str, commit: str = "unknown") -> dict[str, Any]:
+    """The run's result in compact JSON: what a release records next to the image it publishes.
+
+    Self-describing: the commit, the vulnerability DB the scans used (or why there was none), and per
+    image × platform its image id, each area's values and what was not checked.
+    """
     targets = []
+    vulnerability_db: dict[str, Any] | None = None
     for row in rows:
-        entry: dict[str, Any] = {"image": row.image, "platform": row.platform, "ok": row.ok}
+        entry: dict[str, Any] = {"image": row.image, "platform": row.platform, "ok": row.ok, "clean": row.clean}
         entry["checks"] = row.checks.to_json()
+        entry["not_checked"] = row.unchecked
+        build = row.areas.get("build") or {}
+        entry["image_id"] = build.get("image_id")
         for area, data in sorted(row.areas.items()):
             entry[area] = {key: value for key, value in data.items() if key not in _EVIDENCE_KEYS}
+        security = row.areas.get("security") or {}
+        if vulnerability_db is None and isinstance(security.get("vulnerability_db"), dict):
+            vulnerability_db = dict(security["vulnerability_db"])
         targets.append(entry)
     return {
         "schema": GATE_SUMMARY_SCHEMA,
         "run_id": run_id,
+        "commit": commit,
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "exit_status": int(exit_status),
         "passed": int(exit_status) == 0 and all(target["ok"] for target in targets),
+        "vulnerability_db": vulnerability_db or {"available": False, "detail": "no image was scanned in this run"},
         "targets": targets,
     }
 
