@@ -4,17 +4,13 @@ and renders in a real browser; failures carry their evidence; the gate summary s
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
 from reactor_harness.report.gate import gate_summary
 from reactor_harness.report.matrix import CheckTally, format_bytes, matrix_rows, render_matrix
 from reactor_harness.report.results import AreaResult, ReportError, merge_results, results_in
+from report_browser import MatrixReader, chromium, chromium_run
 
 # -- the library ----------------------------------------------------------------------------------
 
@@ -182,39 +178,6 @@ def finished_run(fake_suite):
     return fake_suite.path / "reports"
 
 
-class MatrixReader(HTMLParser):
-    """The rows of the report's matrix as a browser rendered them: (image, platform, [cell texts])."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[tuple[str, str, list[str]]] = []
-        self.result_rows = 0
-        self._in_matrix = False
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "table" and attributes.get("id") == "reactor-matrix":
-            self._in_matrix = True
-        elif tag == "tbody" and "results-table-row" in (attributes.get("class") or ""):
-            self.result_rows += 1
-        elif self._in_matrix and tag == "tr" and "data-image" in attributes:
-            self.rows.append((attributes["data-image"] or "", attributes["data-platform"] or "", []))
-        elif self._in_matrix and tag in {"td", "th"} and self.rows:
-            self._cell = []
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-    def handle_endtag(self, tag):
-        if tag in {"td", "th"} and self._cell is not None:
-            self.rows[-1][2].append(" ".join(" ".join(self._cell).split()))
-            self._cell = None
-        elif tag == "table":
-            self._in_matrix = False
-
-
 def test_every_run_writes_the_report_the_junit_and_the_gate_summary(finished_run):
     """A plain `pytest -n 2` leaves report.html (matrix first), junit.xml (targets as properties), summary.json."""
     html = (finished_run / "report.html").read_text(encoding="utf-8")
@@ -238,36 +201,11 @@ def test_a_failure_carries_its_areas_evidence(finished_run):
     assert "RUN apt-get install git docker-cli" in html
 
 
-def _chromium() -> str:
-    # Debian's chromium; GitHub's Ubuntu runners have Google Chrome, which takes the same flags.
-    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if found is None:
-        message = "no chromium on PATH: install Debian's chromium (./setup does)"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return found
-
-
-def _chromium_run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-    ]
-    return subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
-
-
-def test_the_matrix_renders_in_a_browser(finished_run, tmp_path, harness_settings):
-    """Headless Chromium shows one matrix row per image × platform with the right results (screenshot kept)."""
-    browser = _chromium()
+def test_the_matrix_renders_in_a_browser(finished_run, tmp_path):
+    """Headless Chromium shows one matrix row per image × platform with the right results, and a screenshot."""
+    browser = chromium()
     page = (finished_run / "report.html").as_uri()
-    dom = _chromium_run(browser, tmp_path / "profile", "--dump-dom", page)
+    dom = chromium_run(browser, tmp_path / "profile", "--dump-dom", page)
     assert dom.returncode == 0, dom.stderr[-2000:]
     reader = MatrixReader()
     reader.feed(dom.stdout)
@@ -288,9 +226,9 @@ def test_the_matrix_renders_in_a_browser(finished_run, tmp_path, harness_setting
     assert arm64[6] == "3 passed · 1 failed test_sizes.py::test_image_fits_its_budget[tiny-linux/arm64]"
     assert reader.result_rows >= 9, "pytest-html's own results table did not render (its script failed?)"
 
-    screenshot = harness_settings.reports_dir / "screenshots" / "report-matrix.png"
+    screenshot = tmp_path / "screenshots" / "report-matrix.png"
     screenshot.parent.mkdir(parents=True, exist_ok=True)
-    shot = _chromium_run(browser, tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1400,900", page)
+    shot = chromium_run(browser, tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1400,900", page)
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert screenshot.stat().st_size > 10_000, "the screenshot is (nearly) empty"
 

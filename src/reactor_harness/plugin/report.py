@@ -69,7 +69,8 @@ def _areas_for(item: pytest.Item, areas: dict[str, dict[str, Any]]) -> list[str]
     """Which areas' evidence explains this failure: the test's own area, and a build that did not pass."""
     wanted: list[str] = []
     build = areas.get("build")
-    if build is not None and str(build.get("status")) != "passed":
+    # A failed build's evidence goes on the one test that reports it in full, not on every test of the target.
+    if build is not None and str(build.get("status")) != "passed" and build.get("evidence_on") in (None, item.nodeid):
         wanted.append("build")
     module_area = Path(str(item.fspath)).stem.removeprefix("test_")
     if module_area in AREAS and module_area in areas and module_area not in wanted:
@@ -174,7 +175,7 @@ class RunReport:
         self.rows = matrix_rows(self.results, tallies, _family_order(self.config))
         settings = _settings(self.config)
         run_id = settings.run_id if settings is not None else ""
-        commit = git_revision(settings.root) if settings is not None else "unknown"
+        commit = git_revision(Path(settings.images_dir)) if settings is not None else "unknown"
         write_gate_summary(reports_dir, gate_summary(self.rows, int(exitstatus), run_id, commit))
 
     @pytest.hookimpl(optionalhook=True)
