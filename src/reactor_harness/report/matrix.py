@@ -59,6 +59,9 @@ class MatrixRow:
     @property
     def unchecked(self) -> list[str]:
         """What this target's run did not check, each with the reason ("vulnerabilities (no vulnerability DB)")."""
+        build_status = str((self.areas.get("build") or {}).get("status", ""))
+        if build_status in {"failed", "blocked"}:
+            return [f"every area (the build {build_status})"]
         gaps = []
         for area, what in (("build", "build"), ("sizes", "sizes"), ("security", "vulnerabilities, secrets")):
             data = self.areas.get(area)
