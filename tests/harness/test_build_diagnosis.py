@@ -78,3 +78,13 @@ def test_an_unknown_failure_names_the_failing_step_and_the_first_error(tmp_path)
         found.cause
         == "failing step [2/3] COPY missing.txt /: ERROR: failed to compute cache key: /missing.txt: not found"
     )
+
+
+def test_a_commands_own_complaint_outranks_buildkits_exit_line(tmp_path):
+    """ "Permission denied" from the failing command is the cause shown, not BuildKit's "exit code: 1"."""
+    log = (
+        "#12 0.3 /bin/bash: line 1: /opt/filler: Permission denied\n"
+        "#12 ERROR: executor failed running [/bin/bash -o pipefail -c head -c 1 > /opt/filler]: exit code: 1\n"
+    )
+    found = diagnose(log, dockerfile(tmp_path), "[stage-1 6/7] RUN head -c 1 > /opt/filler")
+    assert found.cause.endswith(": /bin/bash: line 1: /opt/filler: Permission denied")

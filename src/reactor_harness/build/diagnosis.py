@@ -24,6 +24,7 @@ _NETWORK = re.compile(
     r"UNABLE_TO_GET_ISSUER_CERT_LOCALLY|Could not resolve host|Temporary failure resolving|"
     r"Connection timed out|certificate verify failed|x509: certificate)"
 )
+_COMPLAINT = re.compile(r"Permission denied|No such file or directory|command not found|cannot |No space left")
 _PACKAGE_SPEC = re.compile(r"\"?(?P<package>[@a-z0-9][\w./@+-]*)@(?P<version>[\w.~^+-]+)\"?")
 
 NETWORK_HINT = (
@@ -118,6 +119,9 @@ def diagnose(
     found = _apt_version(log, dockerfile, offered) or _checksum(log, dockerfile, failed_step or "") or _download(log)
     if found is not None:
         return found
-    errors = [line for line in _output_lines(log) if line.startswith(("E: ", "error:", "ERROR: ", "npm error"))]
+    lines = _output_lines(log)
+    # A command's own complaint ("Permission denied", "No such file") says more than BuildKit's exit line.
+    said = [line for line in lines if _COMPLAINT.search(line)]
+    errors = said or [line for line in lines if line.startswith(("E: ", "error:", "ERROR: ", "npm error"))]
     detail = errors[0][:200] if errors else (failed_step or "see the log")
     return BuildDiagnosis(f"failing step {(failed_step or '?')[:160]}: {detail}")

@@ -27,7 +27,7 @@ _TAIL_LINES = 8
 _LINE_WIDTH = 160
 _TOOL_ERROR = re.compile(r"(^|\s)(E: |npm error|error: |curl: \(\d+\)|go: )")
 _STEP_PREFIX = re.compile(r"^#\d+ (\d+\.\d+ )?")
-_ERROR_LINE = re.compile(r"\b(E: |ERROR|error|FAILED|failed)")
+_ERROR_LINE = re.compile(r"\b(E: |ERROR|error|FAILED|failed)|Permission denied|No such file|command not found")
 
 
 def _clip(line: str) -> str:
