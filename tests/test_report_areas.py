@@ -153,7 +153,8 @@ def test_the_matrix_and_summary_carry_what_the_areas_measured(suite, tmp_path, h
     assert cells[4] == (
         f"C {severities['CRITICAL']} · H {severities['HIGH']} · M {severities['MEDIUM']} · L 0 accepted 0"
     )
-    assert cells[5] == f"secrets {secrets} misconfig {misconfigurations}"
+    gated = target["security"]["misconfigurations_blocking"]
+    assert cells[5] == f"secrets {secrets} misconfig {misconfigurations} ({gated} gated)"
     assert cells[6] == "2 passed"
 
     screenshot = tmp_path / "screenshots" / "report-matrix.png"

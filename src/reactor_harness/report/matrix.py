@@ -220,9 +220,14 @@ def _secrets_cell(data: Mapping[str, Any] | None) -> str:
         return _not_run(data)
     secrets = data.get("secrets")
     misconfigurations = data.get("misconfigurations")
-    found = sum(value for value in (secrets, misconfigurations) if isinstance(value, int))
+    blocking = data.get("misconfigurations_blocking")
+    # Any secret fails; a misconfiguration fails only at a gated severity (when the area says how many are).
+    gating = blocking if isinstance(blocking, int) else misconfigurations
+    found = sum(value for value in (secrets, gating) if isinstance(value, int))
     main = f"secrets {secrets if secrets is not None else '—'}"
     detail = f"misconfig {misconfigurations if misconfigurations is not None else '—'}"
+    if isinstance(blocking, int):
+        detail += f" ({blocking} gated)"
     return _cell("bad" if found else "ok", main, detail)
 
 
