@@ -42,7 +42,8 @@ def _svg_lines(
     if not values:
         return '<p class="muted">no data to chart</p>'
     top = max(values) * 1.1 or 1.0
-    left, right, upper, lower = 60, 170, 20, 40
+    legend = width > 400  # small charts (the metric cards) have one series and no room for a legend
+    left, right, upper, lower = (60, 170, 20, 40) if legend else (44, 12, 10, 30)
     plot_w, plot_h = width - left - right, height - upper - lower
     count = max(len(labels), 2)
 
@@ -80,6 +81,8 @@ def _svg_lines(
         parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
         parts += [f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{colour}"/>' for cx, cy in coordinates]
         legend_y = upper + 14 + 16 * number
+        if not legend:
+            continue
         parts.append(
             f'<rect x="{left + plot_w + 6}" y="{legend_y - 9 + 40}" width="10" height="10" fill="{colour}"/>'
             f'<text x="{left + plot_w + 20}" y="{legend_y + 40}" font-size="11">{escape(name)}</text>'
