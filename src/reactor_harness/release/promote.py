@@ -376,6 +376,5 @@ def gate_summary_for(summary: Mapping[str, Any], image: str, platforms: Sequence
         raise ReleaseError(
             f"the gate summary has no clean result for {image} on {', '.join(missing)}: run the gate on them"
         )
-    return {key: summary[key] for key in ("run_id", "generated", "exit_status") if key in summary} | {
-        "targets": targets
-    }
+    kept = ("schema", "run_id", "commit", "generated", "exit_status", "vulnerability_db")  # self-describing record
+    return {key: summary[key] for key in kept if key in summary} | {"targets": targets}
