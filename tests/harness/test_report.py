@@ -287,3 +287,35 @@ def test_results_reach_the_controller_the_same_way_with_and_without_xdist(pytest
             ["tiny", "linux/arm64", "sizes", {"compressed_bytes": 7}],
         ]
     )
+
+
+def test_the_header_never_calls_a_target_clean_when_an_area_did_not_run():
+    """No vulnerability DB, a skipped area, a failed build: each target says what was not checked, none is clean."""
+    results = {
+        ("base", "linux/amd64"): {
+            "build": {"status": "passed"},
+            "sizes": {"status": "passed", "compressed_bytes": 1, "budget_bytes": 2},
+            "security": {
+                "status": "passed",
+                "secrets": 0,
+                "misconfigurations": 0,
+                "vulnerabilities_not_run": "no vulnerability DB",
+            },
+        },
+        ("base", "linux/arm64"): {"build": {"status": "skipped", "reason": "no binfmt handler qemu-aarch64"}},
+        ("go", "linux/amd64"): {"build": {"status": "failed"}},
+    }
+    tallies = {key: CheckTally(passed=1) for key in results}
+    rows = matrix_rows(results, tallies, ["base", "go"])
+    assert [row.clean for row in rows] == [False, False, False]
+    assert rows[0].unchecked == ["vulnerabilities (no vulnerability DB)"]
+    assert rows[1].unchecked[0] == "build (no binfmt handler qemu-aarch64)"
+    assert rows[2].unchecked == ["every area (the build failed)"]
+    html = render_matrix(rows, exit_status=1)
+    assert "0 of 3 targets clean" in html
+    assert "not checked on base linux/amd64: vulnerabilities (no vulnerability DB)" in html
+    assert 'not run</div><div class="detail">no vulnerability DB' in html
+    summary = gate_summary(rows, 1, "run", "abc123")
+    assert summary["commit"] == "abc123"
+    assert summary["targets"][0]["not_checked"] == ["vulnerabilities (no vulnerability DB)"]
+    assert summary["vulnerability_db"] == {"available": False, "detail": "no image was scanned in this run"}
