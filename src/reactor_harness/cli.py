@@ -1,12 +1,14 @@
-"""`reactor`: the maintenance commands, one group per concern (`reactor pins outdated|bump`, `reactor affected`).
+"""`reactor`: the maintenance commands, one group per concern (`reactor pins outdated|bump`,
+`reactor affected`, `reactor review`).
 
 A command group is a function that adds its subcommands to the `reactor` parser and sets each one's
-`handler`; add a group to COMMAND_GROUPS (review, affected and release can join `pins` this way).
+`handler`; add a group to COMMAND_GROUPS (the release commands can join this way).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 import time
@@ -81,9 +83,48 @@ def add_affected_command(commands: argparse._SubParsersAction[argparse.ArgumentP
     command.set_defaults(handler=run_affected)
 
 
+def add_review_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`reactor review`: the weekly review page from the gate summaries of the last runs."""
+    command = commands.add_parser(
+        "review", help="one HTML page from the gate summaries (summary.json) of the last runs"
+    )
+    command.add_argument(
+        "sources",
+        nargs="*",
+        type=Path,
+        default=[Path("reports")],
+        help="folders holding summary.json files: reports folders or `gh run download` folders (default: reports)",
+    )
+    command.add_argument("--last", type=int, default=10, help="how many of the newest runs to review (default: 10)")
+    command.add_argument(
+        "--output", type=Path, default=Path("reports/review.html"), help="the page (default: reports/review.html)"
+    )
+    command.add_argument("--today", type=dt.date.fromisoformat, help="the review's date, YYYY-MM-DD (default: today)")
+    command.set_defaults(handler=run_review)
+
+
+def run_review(arguments: argparse.Namespace, output: TextIO, errors: TextIO) -> int:
+    from reactor_harness.report.review import ReviewError, load_runs, review
+    from reactor_harness.report.review_page import render_review
+
+    if arguments.last < 1:
+        raise ReviewError(f"--last {arguments.last}: review at least one run")
+    runs = load_runs(arguments.sources, arguments.last)
+    data = review(runs, arguments.today or dt.datetime.now(dt.UTC).date())
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    arguments.output.write_text(render_review(data), encoding="utf-8")
+    rate = "—" if data.success_rate is None else f"{data.success_rate:.0%}"
+    output.write(
+        f"{arguments.output}: {len(runs)} runs; build success {rate}; {len(data.findings)} open HIGH/CRITICAL; "
+        f"{len(data.expiring)} acceptances expiring; {len(data.grown)} images grew > 20%\n"
+    )
+    return 0
+
+
 COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     add_pins_group,
     add_affected_command,
+    add_review_command,
 )
 
 

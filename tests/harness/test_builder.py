@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 import fake_engine
-from reactor_harness.build.builder import BuildSettings, FamilyBuilder, failing_step, local_tag
+from reactor_harness.build.builder import (
+    BuildSettings,
+    FamilyBuilder,
+    failing_step,
+    is_step_line,
+    local_tag,
+    progress_worthy,
+)
 from reactor_harness.core.engine import BuildRequest, CommandResult
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import Platform
@@ -152,11 +159,30 @@ def test_an_unrelated_image_still_builds_when_a_sibling_fails(family, tmp_path):
     assert builder.build("go", AMD64).succeeded
 
 
-def test_progress_shows_step_lines(family, tmp_path):
+def test_progress_shows_the_build_start(family, tmp_path):
+    """A build announces itself and its log file."""
     lines: list[str] = []
     make_builder(family, tmp_path, FakeEngine(), lines).build("base", AMD64)
     assert any("building base for linux/amd64" in line for line in lines)
-    assert any("#1 [1/1] FROM scratch" in line for line in lines)
+
+
+def test_progress_shows_each_run_step_once_and_errors():
+    """BuildKit repeats a step's header as outputs interleave; the terminal trail shows each RUN once, and errors."""
+    log = [
+        "#1 [internal] load build definition from Dockerfile",
+        "#5 [1/3] FROM docker.io/library/debian",
+        "#6 [2/3] RUN apt-get update",
+        "#7 [3/3] RUN make",
+        "#6 [2/3] RUN apt-get update",
+        "#6 DONE 3.0s",
+        "#7 ERROR: process did not complete successfully: exit code: 2",
+    ]
+    shown: set[str] = set()
+    assert [line for line in log if is_step_line(line) and progress_worthy(line, shown)] == [
+        "#6 [2/3] RUN apt-get update",
+        "#7 [3/3] RUN make",
+        "#7 ERROR: process did not complete successfully: exit code: 2",
+    ]
 
 
 def test_a_rebuild_skips_the_cache_and_diffs_the_packages_against_the_previous_build(family, tmp_path):

@@ -91,6 +91,28 @@ def failing_step(log: str) -> str | None:
     return None
 
 
+_PROGRESS_WIDTH = 90
+
+
+def _clip(line: str, width: int) -> str:
+    flat = " ".join(line.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def progress_worthy(line: str, shown: set[str]) -> bool:
+    """Show each RUN step once when it starts, and errors; BuildKit repeats headers as output interleaves.
+
+    The full log (every line) is in the build's log file; the terminal gets a short trail.
+    """
+    header = _STEP_HEADER.match(line)
+    if header:
+        if header.group("id") in shown or " RUN " not in header.group("title"):
+            return False  # a repeat, or a quick step (FROM, COPY, WORKDIR, internal): the log has them
+        shown.add(header.group("id"))
+        return True
+    return bool(_STEP_ERROR.match(line))
+
+
 def is_step_line(line: str) -> bool:
     """A progress line worth showing while a long build runs: a step starting, finishing or failing."""
     return bool(_STEP_HEADER.match(line) or _STEP_ERROR.match(line) or re.match(r"^#\d+ DONE ", line))
@@ -191,11 +213,13 @@ class FamilyBuilder:
         with log_path.open("w", encoding="utf-8") as log_file:
             log_file.write(f"# {' '.join(request_summary(request))}\n")
 
+            shown: set[str] = set()
+
             def on_line(line: str) -> None:
                 log_file.write(line + "\n")
                 log_file.flush()
-                if is_step_line(line):
-                    self.progress(f"{image} {platform}: {line}")
+                if is_step_line(line) and progress_worthy(line, shown):
+                    self.progress(f"{image} {platform}: {_clip(line, _PROGRESS_WIDTH)}")
 
             result = self.engine.build(request, on_line=on_line)
         duration = time.monotonic() - started

@@ -23,6 +23,7 @@ from reactor_harness.core.platforms import why_unrunnable
 from reactor_harness.core.revision import build_revision
 from reactor_harness.family.discovery import Family
 from reactor_harness.family.policy import FamilyPolicy, PolicyError, load_policy
+from reactor_harness.plugin.build_failures import build_failure
 from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.plugin.progress import progress_writer
 from reactor_harness.plugin.results import record_result
@@ -101,6 +102,7 @@ def built_image(
     harness_settings: HarnessSettings,
     family: Family,
     family_builder: FamilyBuilder,
+    run_once: RunOnce,
 ) -> BuiltImage:
     """The target image built in this run (fails with the failing step and log tail if it did not build)."""
     reason = why_unrunnable(target.platform, harness_settings.native)
@@ -108,6 +110,7 @@ def built_image(
         skip_or_fail(harness_settings, reason)
     try:
         outcome = family_builder.build(target.image, target.platform)
+        failure = build_failure(request, target, outcome, family, run_once) if not outcome.succeeded else None
     except HarnessError as error:
         record_result(
             request.node,
@@ -128,6 +131,7 @@ def built_image(
                 "package_diff": outcome.package_diff,  # Debian packages changed against the previous build
                 "log_tail": outcome.log_tail,
                 "log_path": outcome.log_path,
+                **(failure.to_result() if failure else {}),
             },
         ),
     )
@@ -141,8 +145,8 @@ def built_image(
     if not outcome.succeeded:
         if outcome.blocked_by:
             pytest.skip(f"{target}: not built because its parent {outcome.blocked_by} failed to build")
-        request.node.add_report_section("setup", "build log tail", outcome.log_tail)
-        pytest.fail(outcome.failure_report(), pytrace=False)
+        assert failure is not None
+        failure.fail(request.node.nodeid, outcome)
     return BuiltImage(
         name=target.image,
         platform=target.platform,

@@ -21,6 +21,7 @@ from reactor_harness.checks.security.accepted import IgnoreFile, SecurityPolicyE
 from reactor_harness.checks.security.findings import Report, parse_report
 from reactor_harness.checks.security.gate import ParentLayers, inherited_layers, parent_image
 from reactor_harness.checks.security.scan import ImageScanRecord, scan_dockerfiles, scan_image_for_gate
+from reactor_harness.checks.security.summary import security_result_data, vulnerability_db_record
 from reactor_harness.checks.security.trivy import Trivy, TrivyNotFound, find_trivy
 from reactor_harness.checks.security.vulndb import (
     VulnerabilityDb,
@@ -33,9 +34,12 @@ from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import SUPPORTED, Platform, why_unrunnable
 from reactor_harness.family.discovery import Family
+from reactor_harness.family.policy import FamilyPolicy
 from reactor_harness.plugin.outcomes import skip_or_fail
+from reactor_harness.plugin.results import record_result
 from reactor_harness.plugin.settings import SETTINGS_KEY, HarnessSettings, SecuritySettings
 from reactor_harness.plugin.targets import BuiltImage
+from reactor_harness.report.results import AreaResult
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -229,15 +233,43 @@ def read_scan(record: ImageScanRecord) -> SecurityScan:
     return SecurityScan(record=record, report=parse_report(Path(record.report)))
 
 
+def _accepted_or_none(settings: SecuritySettings) -> IgnoreFile | None:
+    """The accepted risks for the result's record; None when unreadable (the accepted_risks fixture says why)."""
+    try:
+        return load_ignore_file(settings.ignorefile)
+    except (SecurityPolicyError, OSError):
+        return None
+
+
+def security_result(scan: SecurityScan, scanner: SecurityScanner, policy: FamilyPolicy, now: dt.datetime) -> AreaResult:
+    """The "security" area's result for the matrix and the gate summary, from the scan the gate's tests read."""
+    metadata = read_db_metadata(scanner.settings.cache_dir)
+    data = security_result_data(
+        scan.report,
+        vulnerability_db=vulnerability_db_record(scanner.vulnerability_db, metadata, now),
+        scanned_vulnerabilities=scan.record.vulnerability_db,
+        gated_severities=policy.gated_severities,
+        ignore_unfixed=scanner.settings.ignore_unfixed,
+        accepted_risks=_accepted_or_none(scanner.settings),
+    )
+    data["report"] = scan.record.report
+    return AreaResult(scan.record.image, scan.record.platform, "security", data)
+
+
 @pytest.fixture
 def security_scan(
-    request: pytest.FixtureRequest, built_image: BuiltImage, image_archive: Path, security_scanner: SecurityScanner
+    request: pytest.FixtureRequest,
+    built_image: BuiltImage,
+    image_archive: Path,
+    security_scanner: SecurityScanner,
+    family_policy: FamilyPolicy,
 ) -> SecurityScan:
     """The image's Trivy scan (vulnerabilities when the DB is there, secrets, image-config misconfigurations)."""
     try:
         scan = read_scan(security_scanner.scan(built_image.name, built_image.platform, lambda: image_archive))
     except HarnessError as error:
         pytest.fail(f"{built_image}: {error}", pytrace=False)
+    record_result(request.node, security_result(scan, security_scanner, family_policy, dt.datetime.now(dt.UTC)))
     request.node.add_report_section(
         "call",
         "trivy",

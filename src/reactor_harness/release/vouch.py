@@ -82,5 +82,5 @@ def gate_summary_for(
                 f"{image} ({platform}): the engine's image {image_ids[platform]} is not the one the gate tested "
                 f"({tested}); load the gate's saved images (reactor-release save / docker load) and publish those"
             )
-    kept = ("run_id", "generated", "exit_status", "commit", "vulnerability_db")
+    kept = ("schema", "run_id", "generated", "exit_status", "commit", "vulnerability_db")  # self-describing
     return {key: summary[key] for key in kept if key in summary} | {"targets": targets}

@@ -11,7 +11,7 @@ from typing import Any
 from reactor_harness.report.matrix import MatrixRow
 
 GATE_SUMMARY_FILE = "summary.json"
-GATE_SUMMARY_SCHEMA = 1
+GATE_SUMMARY_SCHEMA = 2  # 2: commit, vulnerability_db, image_id, not_checked, clean
 # Bulky evidence stays in the HTML report, out of the compact gate summary.
 _EVIDENCE_KEYS = frozenset({"log_tail", "log_path", "layers", "findings"})
 
@@ -26,25 +26,35 @@ def gate_summary(
 ) -> dict[str, Any]:
     """The run's result in compact JSON: what a release records next to the image it publishes.
 
-    It names what it vouches for: the commit built (`commit`), each target's image ID (its build area's
-    `image_id`) and the vulnerability DB the scans used (`vulnerability_db`: when Trivy built it, its age);
-    `reactor-release publish` refuses a summary that does not match the images it is about to push.
+    Self-describing, and it names what it vouches for: the commit built (`commit`), per image × platform its
+    image id (its build area's `image_id`), each area's values and what was not checked, and the
+    vulnerability DB the scans used (given, or as the security area recorded it; when Trivy built it and its
+    age, or why there was none). `reactor-release publish` refuses a summary that does not match the images
+    it is about to push.
     """
     targets = []
+    recorded_db: dict[str, Any] | None = None
     for row in rows:
-        entry: dict[str, Any] = {"image": row.image, "platform": row.platform, "ok": row.ok}
+        entry: dict[str, Any] = {"image": row.image, "platform": row.platform, "ok": row.ok, "clean": row.clean}
         entry["checks"] = row.checks.to_json()
+        entry["not_checked"] = row.unchecked
+        build = row.areas.get("build") or {}
+        entry["image_id"] = build.get("image_id")
         for area, data in sorted(row.areas.items()):
             entry[area] = {key: value for key, value in data.items() if key not in _EVIDENCE_KEYS}
+        security = row.areas.get("security") or {}
+        if recorded_db is None and isinstance(security.get("vulnerability_db"), dict):
+            recorded_db = dict(security["vulnerability_db"])
         targets.append(entry)
+    database = dict(vulnerability_db) if vulnerability_db else recorded_db
     return {
         "schema": GATE_SUMMARY_SCHEMA,
         "run_id": run_id,
+        "commit": commit,
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "exit_status": int(exit_status),
         "passed": int(exit_status) == 0 and all(target["ok"] for target in targets),
-        "commit": commit,
-        "vulnerability_db": dict(vulnerability_db) if vulnerability_db else None,
+        "vulnerability_db": database or {"available": False, "detail": "no image was scanned in this run"},
         "targets": targets,
     }
 
