@@ -236,12 +236,16 @@ class Engine:
         user: str | None = None,
         timeout: float = 300.0,
     ) -> CommandResult:
-        """Run a command in a fresh container and remove it; the command's result."""
-        container_id = self.sdk.create(
-            image, platform=platform, labels=labels, network=network, environment=environment,
-            volumes=volumes, user=user, command=command, tty=False,
-        )  # fmt: skip
+        """Run a command in a fresh container and remove it; the command's result. A container that cannot
+        start (no such user in the image, say) is a failed result with exit status 125, as `docker run` gives."""
         shown = ("docker", "run", "--rm", *_run_options(platform, labels, network, environment, volumes, user))
+        try:
+            container_id = self.sdk.create(
+                image, platform=platform, labels=labels, network=network, environment=environment,
+                volumes=volumes, user=user, command=command, tty=False,
+            )  # fmt: skip
+        except EngineCommandError as error:
+            return CommandResult((*shown, image, *command), 125, "", str(error))
         return self.sdk.wait_and_remove(container_id, (*shown, image, *command), timeout)
 
     def exec(

@@ -28,8 +28,8 @@ def gate_summary(
 
     Self-describing, and it names what it vouches for: the commit built (`commit`), per image × platform its
     image id (its build area's `image_id`), each area's values and what was not checked, and the
-    vulnerability DB the scans used (given, or as the security area recorded it; when Trivy built it and its
-    age, or why there was none). `reactor-release publish` refuses a summary that does not match the images
+    vulnerability DB the scans used (as the security area recorded it, else as given; when Trivy built it
+    and its age, or why there was none). `reactor-release publish` refuses a summary that does not match the images
     it is about to push.
     """
     targets = []
@@ -46,7 +46,8 @@ def gate_summary(
         if recorded_db is None and isinstance(security.get("vulnerability_db"), dict):
             recorded_db = dict(security["vulnerability_db"])
         targets.append(entry)
-    database = dict(vulnerability_db) if vulnerability_db else recorded_db
+    # The security area's record says why there was no DB too; the run's Trivy record is the fallback.
+    database = recorded_db or (dict(vulnerability_db) if vulnerability_db else None)
     return {
         "schema": GATE_SUMMARY_SCHEMA,
         "run_id": run_id,
