@@ -56,13 +56,16 @@ def test_fzf_filters_a_list(container, built_image):
 
 
 def test_wget_fetches_a_local_file(container, built_image):
-    """wget downloads from an HTTP server on the loopback interface (socat answers one request)."""
+    """wget downloads from an HTTP server on the loopback interface (socat runs a tiny responder)."""
     script = """
 set -e
 cd "$(mktemp -d)"
-socat TCP-LISTEN:18080,bind=127.0.0.1,reuseaddr \\
-    SYSTEM:'printf "HTTP/1.0 200 OK\\r\\nContent-Length: 6\\r\\n\\r\\nfetch\\n"' &
+printf 'HTTP/1.0 200 OK\\r\\nContent-Length: 6\\r\\n\\r\\nfetch\\n' > response.http
+printf '#!/bin/sh\\nread -r request\\ncat response.http\\n' > serve && chmod +x serve
+socat TCP-LISTEN:18080,bind=127.0.0.1,reuseaddr,fork EXEC:./serve &
+server=$!
 for _ in 1 2 3 4 5 6 7 8 9 10; do wget -q -O page.txt http://127.0.0.1:18080/page && break; sleep 0.5; done
+kill "$server"
 cat page.txt
 """
     result = container.sh(script, timeout=60)
