@@ -140,7 +140,8 @@ def test_pip_builds_a_c_extension_from_a_local_sdist(container, built_image):
     headers and links libffi and libcrypto (gcc, python3-dev, libffi-dev, libssl-dev), offline, no sudo."""
     sample = container.copy_to_scratch(CEXT)
     sdist = f"{sample}.tar.gz"
-    pack = container.exec(["tar", "-czf", sdist, "--transform", f"s,^{sample.lstrip('/')},reactor-cext-1.0,", sample])
+    folder = sample.rsplit("/", 1)[-1]
+    pack = container.exec(["tar", "-czf", sdist, "-C", "/tmp", "--transform", f"s,^{folder},reactor-cext-1.0,", folder])
     assert_succeeded(pack, f"{built_image}: make the sdist")
     venv = f"{sample}-venv"
     assert_succeeded(container.exec(["python3", "-m", "venv", venv]), f"{built_image}: python3 -m venv")
