@@ -203,3 +203,16 @@ def test_a_scoped_npm_package_is_asked_for_by_its_escaped_name():
     versions = replay_registries(fetcher=fetcher).sources["npm"].versions("@eslint/js")
     assert "10.0.1" in versions
     assert fetcher.urls == ["http://npm.test/@eslint%2Fjs"]
+
+
+def test_the_policy_names_modules_whose_registry_lists_no_versions(tmp_path):
+    """[unlisted] maps a dep name to why its registry lists nothing; an entry without a reason is refused."""
+    from reactor_harness.updates.policy import UpdatePolicy
+
+    good = tmp_path / "good.toml"
+    good.write_text('[unlisted]\n"example.org/m" = "the proxy answers 403"\n', encoding="utf-8")
+    assert UpdatePolicy.load(good).unlisted == {"example.org/m": "the proxy answers 403"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[unlisted]\n"example.org/m" = ""\n', encoding="utf-8")
+    with pytest.raises(UpdatesError, match=r"\[unlisted\]: each entry must be"):
+        UpdatePolicy.load(bad)
