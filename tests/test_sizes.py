@@ -20,7 +20,13 @@ from reactor_harness.checks.sizes.baseline import (
     growth_violation,
 )
 from reactor_harness.checks.sizes.layers import read_saved_image
-from reactor_harness.checks.sizes.measure import OnceLayerCache, budget_violation, measure_image, waste_violation
+from reactor_harness.checks.sizes.measure import (
+    OnceLayerCache,
+    budget_violation,
+    headroom_violation,
+    measure_image,
+    waste_violation,
+)
 from reactor_harness.checks.sizes.policy import MB, megabytes
 from reactor_harness.checks.sizes.table import evidence
 from reactor_harness.core.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, assert_succeeded
@@ -36,6 +42,13 @@ SAMPLES = Path(__file__).parent / "samples" / "sizes"
 def test_compressed_size_is_within_budget(image_sizes, size_policy):
     """An image whose gzipped layers exceed its budget (base 200 MB, language images 500 MB) fails."""
     violation = budget_violation(image_sizes, size_policy.budget_for(image_sizes.image))
+    assert violation is None, f"{violation}\n\n{evidence(image_sizes, size_policy)}"
+
+
+@pytest.mark.family
+def test_compressed_size_keeps_its_headroom(image_sizes, size_policy):
+    """An image must keep 20% of its budget free ([sizes] headroom): base at most 160 MB, the others 400 MB."""
+    violation = headroom_violation(image_sizes, size_policy.budget_for(image_sizes.image), size_policy.headroom)
     assert violation is None, f"{violation}\n\n{evidence(image_sizes, size_policy)}"
 
 

@@ -43,6 +43,8 @@ def test_a_missing_policy_file_names_the_file_and_the_fix(tmp_path):
         (('gated_severities = ["HIGH", "CRITICAL"]', 'gated_severities = ["SEVERE"]'), "gated_severities must list"),
         (("base = 4", "base = -4"), r"\[layers\] base must be a non-negative whole number"),
         (("growth_limit = 0.20", 'growth_limit = "a lot"'), r"\[sizes\] growth_limit must be a non-negative number"),
+        (("headroom = 0.20", "headroom = 1.5"), r"\[sizes\] headroom must be a fraction below 1"),
+        (("headroom = 0.20", 'headroom = "some"'), r"\[sizes\] headroom must be a non-negative number"),
         (("[user]", "[person]"), r"no \[user\] table"),
         (('name = "claude"', 'name = ""'), r"\[user\] name must be"),
         (("uid = 1000", "uid = = 1"), "not valid TOML"),

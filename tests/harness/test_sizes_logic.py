@@ -40,6 +40,7 @@ from reactor_harness.checks.sizes.measure import (
     MemoryLayerCache,
     OnceLayerCache,
     budget_violation,
+    headroom_violation,
     layer_sources,
     measure_image,
     parent_reference,
@@ -386,6 +387,21 @@ def test_budgets_are_declared_once_base_200_language_500():
     assert POLICY.budget_for("python") == POLICY.budget_for("go") == 500 * MB
 
 
+def test_every_image_keeps_a_fifth_of_its_budget_free():
+    """images/policy.toml's headroom: base may reach 160 MB of its 200, a language image 400 MB of its 500."""
+    assert POLICY.headroom == pytest.approx(0.20)
+    assert POLICY.limit_for("base") == 160 * MB
+    assert POLICY.limit_for("python") == POLICY.limit_for("node") == 400 * MB
+
+
+def test_a_byte_past_the_headroom_fails_naming_the_limit_and_the_fix():
+    assert headroom_violation(_sizes(160 * MB), 200 * MB, 0.20) is None
+    violation = headroom_violation(_sizes(160 * MB + 1), 200 * MB, 0.20)
+    assert violation is not None
+    assert "leaves less than 20% of its budget of 200.0 MB free (at most 160.0 MB" in violation
+    assert "[sizes] headroom" in violation
+
+
 def _sizes(compressed: int, uncompressed: int = 3 * 10**8) -> sizes_module.ImageSizes:
     return sizes_module.ImageSizes("base", "linux/amd64", compressed, uncompressed, (), None, 0)
 
@@ -475,6 +491,16 @@ def test_the_size_table_shows_budget_and_baseline_in_mb():
     table = markdown_table(rows).splitlines()
     assert table[2] == "| base | linux/amd64 | 150.0 | 200 | 400.0 | 100.0 (+50.0%) |"
     assert table[3] == "| python | linux/amd64 | 300.0 | 500 | 900.0 | none |"
+
+
+def test_the_sizes_cell_fails_past_the_headroom_even_under_the_budget():
+    """The matrix's sizes cell follows the headroom rule too: 170 MB of base's 200 fails at 20% headroom."""
+    from reactor_harness.plugin.sizes import sizes_result
+
+    row = SizeRow("base", "linux/amd64", 170 * MB, 400 * MB, 200 * MB)
+    assert sizes_result(row).data["status"] == "passed"
+    assert sizes_result(row, headroom=0.20).data["status"] == "failed"
+    assert sizes_result(dataclasses.replace(row, compressed_bytes=160 * MB), headroom=0.20).data["status"] == "passed"
 
 
 # -- the plugin: the controller gathers sizes and rewrites the baseline ------------------------------------

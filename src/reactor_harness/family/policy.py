@@ -39,6 +39,7 @@ class FamilyPolicy:
     budgets: Mapping[str, int]  # image name -> compressed budget in bytes
     default_budget: int  # bytes, for every image not named in budgets
     growth_limit: float
+    headroom: float  # fraction of its budget every image keeps free
     shrink_notice: float
     waste_limit: int  # bytes
     large_file: int  # bytes
@@ -58,6 +59,13 @@ def _number(table: Mapping[str, Any], key: str, where: str, path: Path) -> float
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise PolicyError(f"{path}: [{where}] {key} must be a non-negative number, not {value!r}")
     return float(value)
+
+
+def _fraction(table: Mapping[str, Any], key: str, where: str, path: Path) -> float:
+    value = _number(table, key, where, path)
+    if value >= 1:
+        raise PolicyError(f"{path}: [{where}] {key} must be a fraction below 1 (0.20 keeps 20% free), not {value!r}")
+    return value
 
 
 def _integers(table: Mapping[str, Any], where: str, path: Path) -> dict[str, int]:
@@ -93,6 +101,7 @@ def parse_policy(text: str, path: Path) -> FamilyPolicy:
         budgets=MappingProxyType({image: mb * MB for image, mb in budgets_mb.items()}),
         default_budget=int(_number(sizes, "default_budget_mb", "sizes", path) * MB),
         growth_limit=_number(sizes, "growth_limit", "sizes", path),
+        headroom=_fraction(sizes, "headroom", "sizes", path),
         shrink_notice=_number(sizes, "shrink_notice", "sizes", path),
         waste_limit=int(_number(sizes, "waste_limit_mb", "sizes", path) * MB),
         large_file=int(_number(sizes, "large_file_mb", "sizes", path) * MB),
@@ -121,12 +130,22 @@ def policy_table(policy: FamilyPolicy) -> str:
     def mb(size: int) -> str:
         return f"{size / MB:g} MB"
 
+    def most(budget: int) -> str:
+        return "at most " + mb(round(budget * (1 - policy.headroom)))
+
     budgets = ", ".join(f"{image} {mb(size)}" for image, size in sorted(policy.budgets.items()))
     limits = ", ".join(f"{image} {limit}" for image, limit in sorted(policy.layer_limits.items()))
     rows = [
         ("non-root user every image ends on", f"`{policy.user}` (UID/GID {policy.uid})", "`[user]`"),
         ("layers (RUN/COPY/ADD) of each final stage, at most", limits, "`[layers]`"),
         ("compressed size budget", f"{budgets}, every other image {mb(policy.default_budget)}", "`[sizes]`"),
+        (
+            "share of its budget each image keeps free (compressed, at most)",
+            f"{policy.headroom:.0%}: "
+            + ", ".join(f"{image} {most(size)}" for image, size in sorted(policy.budgets.items()))
+            + f", every other image {most(policy.default_budget)}",
+            "`[sizes] headroom`",
+        ),
         ("compressed growth over the baseline that fails", f"{policy.growth_limit:.0%}", "`[sizes] growth_limit`"),
         ("shrinking that is reported", f"{policy.shrink_notice:.0%}", "`[sizes] shrink_notice`"),
         (

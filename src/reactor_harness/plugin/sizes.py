@@ -38,14 +38,15 @@ from reactor_harness.report.results import AreaResult
 REPORT_NAME = "sizes.md"
 
 
-def sizes_result(row: SizeRow, growth_limit: float | None = None) -> AreaResult:
+def sizes_result(row: SizeRow, growth_limit: float | None = None, headroom: float = 0.0) -> AreaResult:
     """A measured size row as the "sizes" area's result (its keys are the ones the matrix reads).
 
     With the baseline known, the result also carries the baseline's sizes, the growth in percent, and the
-    status the size rules give it (over budget, or grown past growth_limit, fails).
+    status the size rules give it (over budget, past the headroom it keeps free, or grown past growth_limit,
+    fails).
     """
     data = {key: value for key, value in row.to_json().items() if key not in {"image", "platform"}}
-    over_budget = row.compressed_bytes > row.budget_bytes
+    over_budget = row.compressed_bytes > round(row.budget_bytes * (1 - headroom))
     change = row.change()
     grew_too_much = change is not None and growth_limit is not None and change.ratio > growth_limit
     data["status"] = "failed" if over_budget or grew_too_much else "passed"
@@ -239,5 +240,5 @@ def image_sizes(
         pytest.fail(problem, pytrace=False)  # outside the except: the report shows the message alone
     request.node.add_report_section("setup", "image sizes", evidence(sizes, size_policy))
     row = size_row(sizes, size_policy).with_baseline(_baseline_or_none(request.config))
-    record_result(request.node, sizes_result(row, size_policy.growth_limit))
+    record_result(request.node, sizes_result(row, size_policy.growth_limit, size_policy.headroom))
     return sizes

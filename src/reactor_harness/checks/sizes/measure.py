@@ -321,6 +321,19 @@ def budget_violation(sizes: ImageSizes, budget: int) -> str | None:
     )
 
 
+def headroom_violation(sizes: ImageSizes, budget: int, headroom: float) -> str | None:
+    """Why the image leaves less than `headroom` of its budget free, or None if it keeps that much."""
+    limit = round(budget * (1 - headroom))
+    if sizes.compressed_bytes <= limit:
+        return None
+    return (
+        f"{sizes}: {megabytes(sizes.compressed_bytes)} compressed leaves less than {headroom:.0%} of its budget of "
+        f"{megabytes(budget)} free (at most {megabytes(limit)}; over by {megabytes(sizes.compressed_bytes - limit)}): "
+        "make the image smaller, or change [sizes] headroom or its budget in images/policy.toml as a policy "
+        "decision and say why in the commit"
+    )
+
+
 def waste_violation(sizes: ImageSizes, limit: int) -> str | None:
     """Why the image's own layers waste too much, or None if within the limit."""
     if sizes.own_waste_bytes <= limit:

@@ -25,9 +25,14 @@ class SizePolicy:
     waste_limit: int  # bytes the image's own layers may ship and then delete or overwrite
     large_file: int  # files above this, added by the image's own layers, are listed
     shrink_notice: float  # shrinking by more than this is reported (rewrite the baseline to keep it)
+    headroom: float = 0.0  # fraction of its budget every image keeps free
 
     def budget_for(self, image: str) -> int:
         return self.budgets.get(image, self.default_budget)
+
+    def limit_for(self, image: str) -> int:
+        """The compressed size the image may reach: its budget less the headroom it keeps free."""
+        return round(self.budget_for(image) * (1 - self.headroom))
 
     @classmethod
     def from_family(cls, policy: FamilyPolicy) -> SizePolicy:
@@ -39,6 +44,7 @@ class SizePolicy:
             waste_limit=policy.waste_limit,
             large_file=policy.large_file,
             shrink_notice=policy.shrink_notice,
+            headroom=policy.headroom,
         )
 
 
