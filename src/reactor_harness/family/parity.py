@@ -8,7 +8,6 @@ or lock entry of the image that ships it) or excluded with a reason; checked and
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import tomllib
@@ -19,17 +18,19 @@ from typing import Any
 
 from reactor_harness.core.errors import HarnessError
 from reactor_harness.family.discovery import Family
+from reactor_harness.family.readme_section import GeneratedSection, section_main
 from reactor_harness.family.versions_table import image_rows
 
 PARITY_FILE = "parity.toml"
-MARKER_START = "<!-- parity:start -->"
-MARKER_END = "<!-- parity:end -->"
 COMMAND = "python -m reactor_harness.family.parity --write README.md"
 _TEST_REFERENCE = re.compile(r"^(?P<file>tests/[\w/]+\.py)::(?P<test>test_\w+)$")
 
 
 class ParityError(HarnessError):
     """The parity file is missing or malformed, or the README has no parity section."""
+
+
+SECTION = GeneratedSection("parity", COMMAND, ParityError)
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def _missing_test(label: str, reference: str, root: Path) -> list[str]:
 def render(parity: Parity) -> str:
     """The README section, markers included: the tools by upstream image, then the aliases."""
     lines = [
-        MARKER_START,
+        SECTION.start_marker,
         f"<!-- Generated from images/parity.toml by `{COMMAND}`: change that file, then regenerate. -->",
         "",
         "| upstream image | tool | here | pinned by | used in |",
@@ -220,61 +221,36 @@ def render(parity: Parity) -> str:
         lines += [f"| {image} | `{name}` | `{command}` |" for name, command in table.items()]
     lines += ["", "Upstream aliases left out:", ""]
     lines += [f"- `{name}`: {reason}" for name, reason in parity.excluded_aliases.items()]
-    lines.append(MARKER_END)
+    lines.append(SECTION.end_marker)
     return "\n".join(lines) + "\n"
-
-
-def _bounds(text: str, readme: Path) -> tuple[int, int]:
-    start, end = text.find(MARKER_START), text.find(MARKER_END)
-    if start < 0 or end < start:
-        raise ParityError(
-            f"{readme} has no parity section: add the lines `{MARKER_START}` and `{MARKER_END}`, then run `{COMMAND}`"
-        )
-    return start, end + len(MARKER_END)
 
 
 def documented(readme: Path) -> str:
     """The parity section as README.md has it, markers included."""
-    text = readme.read_text(encoding="utf-8")
-    start, end = _bounds(text, readme)
-    return text[start:end] + "\n"
+    return SECTION.documented(SECTION.read(readme), readme.name)
 
 
 def write_readme(readme: Path, parity: Parity) -> bool:
     """Replace the parity section in place; True if the file changed."""
-    text = readme.read_text(encoding="utf-8")
-    start, end = _bounds(text, readme)
-    updated = text[:start] + render(parity).rstrip("\n") + text[end:]
-    if updated != text:
-        readme.write_text(updated, encoding="utf-8")
-    return updated != text
+    return SECTION.write(readme, render(parity))
+
+
+def check_readme(readme: Path, parity: Parity) -> list[str]:
+    """What is wrong with README's parity section: empty when it is what the parity file renders."""
+    if documented(readme) != render(parity):
+        return [f"{readme}: the parity section is stale; run `{COMMAND}`"]
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m reactor_harness.family.parity", description=__doc__.splitlines()[0]
+    return section_main(
+        argv,
+        prog="python -m reactor_harness.family.parity",
+        description=(__doc__ or "").splitlines()[0],
+        render=lambda images_dir: render(load(images_dir)),
+        write=lambda readme, images_dir: write_readme(readme, load(images_dir)),
+        check=lambda readme, images_dir: check_readme(readme, load(images_dir)),
     )
-    parser.add_argument("--images-dir", type=Path, default=Path("images"), help="the family's folder (default: images)")
-    action = parser.add_mutually_exclusive_group()
-    action.add_argument("--write", type=Path, metavar="README", help="replace the section between the markers")
-    action.add_argument("--check", type=Path, metavar="README", help="exit 1 if the section differs from the file")
-    arguments = parser.parse_args(argv)
-    try:
-        parity = load(arguments.images_dir)
-        if arguments.write:
-            changed = write_readme(arguments.write, parity)
-            sys.stderr.write(f"{arguments.write}: {'updated' if changed else 'already up to date'}\n")
-            return 0
-        if arguments.check:
-            if documented(arguments.check) != render(parity):
-                sys.stdout.write(f"{arguments.check}: the parity section is stale; run `{COMMAND}`\n")
-                return 1
-            return 0
-        sys.stdout.write(render(parity))
-        return 0
-    except HarnessError as error:
-        sys.stderr.write(f"{error}\n")
-        return 2
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ never reach an image). An image without a lock file has no lock rows.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -22,9 +21,8 @@ from pathlib import Path
 
 from reactor_harness.core.errors import HarnessError
 from reactor_harness.family.discovery import Family, Image
+from reactor_harness.family.readme_section import GeneratedSection, section_main
 
-MARKER_START = "<!-- versions:start -->"
-MARKER_END = "<!-- versions:end -->"
 COMMAND = "python -m reactor_harness.family.versions_table --write README.md"
 _HEADER = ("Tool", "Version", "Datasource", "Pinned in")
 _REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*(?P<version>[^\s;\\]+)")
@@ -34,6 +32,11 @@ _HEADING = re.compile(r"^###\s+(?P<image>\S+)\s*$")
 
 class VersionsTableError(HarnessError):
     """A lock file cannot be read, or the README has no versions section to compare or write."""
+
+
+SECTION = GeneratedSection("versions", COMMAND, VersionsTableError)
+MARKER_START = SECTION.start_marker
+MARKER_END = SECTION.end_marker
 
 
 @dataclass(frozen=True)
@@ -199,25 +202,13 @@ def _table_line(cells: Iterable[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _section_bounds(text: str, readme_name: str) -> tuple[int, int]:
-    start, end = text.find(MARKER_START), text.find(MARKER_END)
-    if start < 0 or end < 0 or end < start:
-        raise VersionsTableError(
-            f"{readme_name} has no versions section: add a line `{MARKER_START}` and, below it, a line "
-            f"`{MARKER_END}` where the tables go, then run `{COMMAND}`"
-        )
-    return start, end + len(MARKER_END)
-
-
 def replace_section(text: str, section: str, readme_name: str = "README.md") -> str:
-    start, end = _section_bounds(text, readme_name)
-    after = text[end:]
-    return text[:start] + section.rstrip("\n") + after
+    return SECTION.replace(text, section, readme_name)
 
 
 def documented_rows(text: str, readme_name: str = "README.md") -> list[DocumentedRow]:
     """The table rows between the markers, each under the image its `### name` heading names."""
-    start, end = _section_bounds(text, readme_name)
+    start, end = SECTION.bounds(text, readme_name)
     first_line = text.count("\n", 0, start) + 1
     rows: list[DocumentedRow] = []
     image = ""
@@ -270,12 +261,7 @@ def compare(expected: list[VersionRow], documented: list[DocumentedRow], readme_
 
 def check_readme(readme: Path, family: Family) -> list[str]:
     """The rows where README disagrees with the pins; raises if README or its versions section is missing."""
-    if not readme.is_file():
-        raise VersionsTableError(
-            f"{readme} does not exist: write it with a versions section (`{MARKER_START}` ... `{MARKER_END}`) "
-            f"and fill it with `{COMMAND}`"
-        )
-    documented = documented_rows(readme.read_text(encoding="utf-8"), readme.name)
+    documented = documented_rows(SECTION.read(readme), readme.name)
     problems = compare(family_rows(family), documented, readme.name)
     if problems:
         problems.append(f"regenerate the tables with `{COMMAND}`")
@@ -284,42 +270,18 @@ def check_readme(readme: Path, family: Family) -> list[str]:
 
 def write_readme(readme: Path, family: Family) -> bool:
     """Replace the versions section in place; True if the file changed."""
-    if not readme.is_file():
-        raise VersionsTableError(
-            f"{readme} does not exist: create it with the lines `{MARKER_START}` and `{MARKER_END}`"
-        )
-    text = readme.read_text(encoding="utf-8")
-    updated = replace_section(text, render(family), readme.name)
-    if updated != text:
-        readme.write_text(updated, encoding="utf-8")
-    return updated != text
+    return SECTION.write(readme, render(family))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    return section_main(
+        argv,
         prog="python -m reactor_harness.family.versions_table",
         description="Print, write or check the README's per-image version tables.",
+        render=lambda images_dir: render(Family.discover(images_dir)),
+        write=lambda readme, images_dir: write_readme(readme, Family.discover(images_dir)),
+        check=lambda readme, images_dir: check_readme(readme, Family.discover(images_dir)),
     )
-    parser.add_argument("--images-dir", type=Path, default=Path("images"), help="the family's folder (default: images)")
-    action = parser.add_mutually_exclusive_group()
-    action.add_argument("--write", type=Path, metavar="README", help="replace the section between the markers")
-    action.add_argument("--check", type=Path, metavar="README", help="list the rows that disagree; exit 1 if any")
-    arguments = parser.parse_args(argv)
-    try:
-        family = Family.discover(arguments.images_dir)
-        if arguments.write:
-            changed = write_readme(arguments.write, family)
-            sys.stderr.write(f"{arguments.write}: {'updated' if changed else 'already up to date'}\n")
-            return 0
-        if arguments.check:
-            problems = check_readme(arguments.check, family)
-            sys.stdout.writelines(f"{problem}\n" for problem in problems)
-            return 1 if problems else 0
-        sys.stdout.write(render(family))
-        return 0
-    except HarnessError as error:
-        sys.stderr.write(f"{error}\n")
-        return 2
 
 
 if __name__ == "__main__":
