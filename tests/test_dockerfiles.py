@@ -9,6 +9,8 @@ import pytest
 
 from reactor_harness.checks import hadolint
 from reactor_harness.checks.rules import check, family_contexts
+from reactor_harness.checks.rules.apt import apt_call
+from reactor_harness.checks.rules.shell import RunScript
 from reactor_harness.plugin.settings import SETTINGS_KEY
 
 
@@ -53,3 +55,39 @@ def test_layer_limits_name_only_family_images(family, family_policy):
     """images/policy.toml [layers] declares limits for images that exist (a stale entry guards nothing)."""
     stale = sorted(set(family_policy.layer_limits) - set(family.images))
     assert not stale, f"[layers] in {family_policy.path} names images that do not exist: {stale}"
+
+
+APT_BUILD_CONFIG = "/var/cache/apt/reactor-build.conf"
+
+
+def test_apt_steps_on_the_target_platform_use_the_build_config(family, image_name):
+    """Every apt-get call of a stage that runs on the target platform (under qemu for a foreign one) reads
+    images/shared/build/apt.conf, mounted with a tmpfs on /var/cache/apt in the same RUN: no list re-parse,
+    no debconf preconfiguration pass, nothing of it left in a layer."""
+    dockerfile = family[image_name].dockerfile
+    problems = []
+    for stage in dockerfile.stages:
+        if stage.runs_on_build_platform:
+            continue
+        for instruction in dockerfile.stage_instructions(stage.index):
+            if instruction.keyword != "RUN":
+                continue
+            run = RunScript.of(instruction)
+            calls = [call for command in run.commands if (call := apt_call(command)) is not None]
+            if not calls:
+                continue
+            mounts = " ".join(run.flags)
+            if "type=tmpfs,target=/var/cache/apt " not in mounts + " " or (
+                f"source=shared/build/apt.conf,target={APT_BUILD_CONFIG}" not in mounts
+            ):
+                problems.append(
+                    f"{dockerfile.path}:{instruction.start_line}: mount a tmpfs on /var/cache/apt and "
+                    f"shared/build/apt.conf at {APT_BUILD_CONFIG} for this RUN"
+                )
+            for call in calls:
+                if call.subcommand in {"update", "install"} and f"-c {APT_BUILD_CONFIG}" not in " ".join(call.options):
+                    problems.append(
+                        f"{dockerfile.path}:{instruction.start_line}: apt-get {call.subcommand} without "
+                        f"`-c {APT_BUILD_CONFIG}`"
+                    )
+    assert not problems, "\n".join(problems)
