@@ -77,8 +77,9 @@ def write_reports(
     return folder
 
 
-# What differs between two runs of the same checks on the same images: when they ran and how long they took.
-_RUN_KEYS = frozenset({"run_id", "generated", "merged_from", "reports_dir"})
+# What differs between two runs of the same checks on the same images: when they ran, how long they took, and
+# the build log's tail (BuildKit prints steps in the order they finish, and the context's transfer size varies).
+_RUN_KEYS = frozenset({"run_id", "generated", "merged_from", "reports_dir", "log_tail"})
 
 
 def _comparable(value: Any, folder: str) -> Any:
