@@ -92,6 +92,16 @@ def test_the_merged_folder_keeps_each_inputs_files_and_points_at_them(tmp_path):
     assert [row.platform for row in again.record.rows] == BOTH
 
 
+def test_a_leftover_of_an_earlier_run_never_stands_for_another_inputs_target(tmp_path):
+    """A reports folder reused across runs may hold an older scan of the other platform: the merged folder takes
+    each target's files from the input that reported the target."""
+    amd64, arm64 = _per_platform(tmp_path)
+    (amd64 / "security" / "base-linux-arm64.json").write_text('{"ArtifactName": "stale"}', encoding="utf-8")
+    _merge([amd64, arm64], tmp_path / "merged")
+    text = (tmp_path / "merged" / "security" / "base-linux-arm64.json").read_text(encoding="utf-8")
+    assert "base linux/arm64" in text
+
+
 def test_a_target_no_input_reported_fails_the_merged_gate_naming_the_job(tmp_path):
     """The arm64 job never uploaded: the merged gate fails, naming the target, the job and its artifact."""
     amd64, _ = _per_platform(tmp_path)

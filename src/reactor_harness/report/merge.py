@@ -185,10 +185,10 @@ def _owner(name: str, targets: Sequence[Target]) -> Target | None:
     return max(found, key=lambda target: len(target[0]), default=None)
 
 
-def _input_files(entry: MergeInput) -> dict[str, Target | None]:
-    """The files in the input's subfolders (scans, build logs, …), each with the target it is about (None: a file
-    about the whole run). Its top-level files (the records, the pytest-html report, JUnit) stay with the input."""
-    targets = entry.record.targets
+def _input_files(entry: MergeInput, targets: Sequence[Target]) -> dict[str, Target | None]:
+    """The files in the input's subfolders (scans, build logs, …), each with the target of `targets` it is about
+    (None: a file about the whole run). Its top-level files (the records, the pytest-html report, JUnit) stay with
+    the input."""
     return {
         path.relative_to(entry.folder).as_posix(): _owner(path.name, targets)
         for path in sorted(entry.folder.rglob("*"))
@@ -226,11 +226,13 @@ def merge_runs(
     tallies: dict[Target, CheckTally] = {}
     lifted: dict[str, tuple[MergeInput, str]] = {}
     problems: list[str] = []
+    every_target = list(dict.fromkeys([*expected, *(target for entry in inputs for target in entry.record.targets)]))
     for entry in inputs:
         problems += [f"{entry.label}: {problem}" for problem in entry.record.problems]
-        files = _input_files(entry)
-        for relative, owner in files.items():
-            if relative not in lifted and (owner is None or owner not in reported):
+        own = set(entry.record.targets)
+        for relative, owner in _input_files(entry, every_target).items():
+            # A file about a target this run did not report is a leftover of an earlier run in the same folder.
+            if relative not in lifted and (owner is None or (owner in own and owner not in reported)):
                 lifted[relative] = (entry, relative)
         new = {relative: str(out / relative) for relative, (source, _) in lifted.items() if source is entry}
         fallback = str(out / INPUTS_DIR / entry.label)
