@@ -205,6 +205,20 @@ def test_an_existing_folder_is_never_written_over(tmp_path):
     assert [path.name for path in out.iterdir()] == ["summary.json"]
 
 
+def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
+    """A write that fails halfway (a full disk) removes what it wrote and says so: no partial merged folder."""
+    amd64, arm64 = _per_platform(tmp_path / "in")
+    merged = merge_runs(read_inputs([amd64, arm64]), expected_targets(["base"], BOTH), tmp_path / "out", ["base"])
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("reactor_harness.report.merge.write_gate_summary", full_disk)
+    with pytest.raises(MergeError, match=r"No space left on device.*nothing was written: free space"):
+        write_merged(merged, tmp_path / "out")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in"]
+
+
 def test_the_cli_writes_the_merge_and_exits_with_the_gate(tmp_path):
     """`reactor report merge DIR... --out DIR`: exit 0 when the merged gate passes, 1 when it fails (with the
     problems printed and the report written), checked against the family's images and the platforms asked."""

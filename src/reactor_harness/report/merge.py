@@ -329,8 +329,11 @@ def write_merged(merged: MergedRun, out: Path) -> Path:
     out = out.resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise MergeError(f"--out {out}: exists and is not an empty folder; give a new folder (nothing was written)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as error:
+        raise MergeError(f"--out {out}: cannot write beside it ({error.strerror}); give a writable folder") from error
     try:
         for entry in merged.inputs:
             _copy_input(entry, staging / INPUTS_DIR / entry.label)
@@ -343,6 +346,12 @@ def write_merged(merged: MergedRun, out: Path) -> Path:
         if out.exists():
             out.rmdir()
         os.replace(staging, out)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise MergeError(
+            f"--out {out}: writing the merged folder failed ({error}); nothing was written: free space or fix the "
+            "permissions and merge again"
+        ) from error
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
