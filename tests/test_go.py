@@ -9,7 +9,7 @@ import pytest
 
 from reactor_harness.core.engine import assert_succeeded
 from reactor_harness.core.platforms import ELF_MACHINE, elf_machine
-from reactor_harness.plugin.outcomes import not_applicable
+from reactor_harness.plugin.outcomes import needs_native
 
 pytestmark = pytest.mark.image("go")
 
@@ -101,8 +101,8 @@ def test_gopls_checks_a_package_offline(container, built_image, samples):
 
 def test_dlv_stops_at_a_breakpoint(container, built_image, samples, harness_settings):
     """dlv builds the sample, stops at a breakpoint and prints a variable (a real debug session)."""
-    if built_image.platform != harness_settings.native:
-        not_applicable(f"{built_image}: dlv needs ptrace, which qemu user-mode emulation does not provide")
+    why = f"{built_image}: dlv needs ptrace, which qemu user-mode emulation does not provide"
+    needs_native(harness_settings, built_image.platform, why)
     script = f"{samples}/dlv-init"
     write = container.sh(f"printf 'break greeting.Greet\\ncontinue\\nprint names\\nexit\\n' > {script}")
     assert_succeeded(write, f"{built_image}: write the dlv script")

@@ -13,14 +13,20 @@ from pathlib import Path
 import pytest
 import yaml
 
+from reactor_harness.core.environment import REQUIRE_NATIVE
+from reactor_harness.core.platforms import SUPPORTED, Platform
 from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.release.commands import run as release_cli
+from reactor_harness.report.merge import reports_artifact
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONLINT_ENV = "REACTOR_ACTIONLINT"
 ACTIONLINT_BUILT_BY_SETUP = ROOT / ".cache" / "reactor" / "bin" / "actionlint"
-GATE_COMMAND = "pytest -n auto --platform all --reactor-strict --require-vuln-db"
+GATE_COMMAND = 'pytest -n auto --platform "${PLATFORM}" --reactor-strict --require-vuln-db'
+MERGE_COMMAND = "reactor report merge platform-reports/reports-* --out reports --platform all"
+# GitHub's hosted runners of each architecture (`runner.arch` as GitHub spells it): the gate's native runners.
+NATIVE_RUNNERS = {"linux/amd64": ("ubuntu-24.04", "X64"), "linux/arm64": ("ubuntu-24.04-arm", "ARM64")}
 _USES = re.compile(r"^\s*(?:-\s*)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?P<comment>.*)$", re.MULTILINE)
 
 
@@ -99,27 +105,90 @@ def test_permissions_are_granted_per_job_only(path):
         assert "write-all" not in str(job["permissions"])
 
 
+def _runs(job: dict) -> str:
+    return " ".join(str(step.get("run", "")) for step in job["steps"])
+
+
+def _step(job: dict, text: str) -> dict:
+    """The job's one step whose run, uses or name contains `text`."""
+    (found,) = [step for step in job["steps"] if any(text in str(step.get(key, "")) for key in ("run", "uses", "name"))]
+    return found
+
+
 def test_pull_requests_run_the_gate_and_push_nothing(images_workflow):
-    """Only the publish job may push; it needs the gate and runs only for pushes to main."""
+    """Only the publish job may push; it needs the gate (every platform's job and the join) and runs only for
+    pushes to main."""
     jobs = images_workflow["jobs"]
-    gate_steps = " ".join(str(step.get("run", "")) for step in jobs["gate"]["steps"])
-    assert GATE_COMMAND in gate_steps
+    assert GATE_COMMAND in _runs(jobs["platform-gate"])
+    assert MERGE_COMMAND in _runs(jobs["gate"])
     writers = [name for name, job in jobs.items() if job["permissions"].get("packages") == "write"]
     assert writers == ["publish"]
     publish = jobs["publish"]
-    assert publish["needs"] == "gate"
+    assert sorted(publish["needs"]) == ["gate", "platform-gate"]
     assert "github.event_name == 'push'" in publish["if"]
     assert "refs/heads/main" in publish["if"]
     assert "pull_request" not in publish["if"]
 
 
+def test_each_platform_of_the_family_is_gated_on_a_native_runner(images_workflow):
+    """One gate job per platform of the family's single list (core.platforms.SUPPORTED), on a runner of that
+    architecture, running the suite for that platform only; QEMU is registered only on a runner that is not
+    native to it, and a failing platform does not cancel the other (the join job must see both)."""
+    job = images_workflow["jobs"]["platform-gate"]
+    entries = job["strategy"]["matrix"]["include"]
+    assert [entry["platform"] for entry in entries] == list(SUPPORTED)
+    for entry in entries:
+        assert (entry["runner"], entry["runner-arch"]) == NATIVE_RUNNERS[entry["platform"]], entry
+        assert entry["slug"] == Platform.parse(entry["platform"]).slug
+    assert job["runs-on"] == "${{ matrix.runner }}"
+    assert job["strategy"]["fail-fast"] is False
+    assert _step(job, "pytest -n auto")["env"]["PLATFORM"] == "${{ matrix.platform }}"
+    qemu = _step(job, "docker/setup-qemu-action")
+    assert qemu["if"] == "${{ runner.arch != matrix.runner-arch }}", "QEMU only as a fallback"
+    upload = _step(job, "Upload the platform's report")
+    assert upload["with"]["name"] == "reports-${{ matrix.slug }}"
+    assert [reports_artifact(platform) for platform in SUPPORTED] == [f"reports-{entry['slug']}" for entry in entries]
+
+
+def test_the_native_arm64_job_fails_if_a_native_only_check_does_not_run(images_workflow):
+    """On its native runner each platform's gate sets REACTOR_REQUIRE_NATIVE to its platform, so dlv's breakpoint
+    test (needs_native) fails there instead of not applying; the QEMU fallback leaves it unset."""
+    gate = _step(images_workflow["jobs"]["platform-gate"], "pytest -n auto")
+    assert gate["env"][REQUIRE_NATIVE] == "${{ runner.arch == matrix.runner-arch && matrix.platform || '' }}"
+    assert "needs_native(" in (ROOT / "tests" / "test_go.py").read_text(encoding="utf-8")
+
+
+def test_the_join_job_merges_every_platforms_report_into_the_gate(images_workflow):
+    """The join job (`gate`) needs every platform's job, runs even when one failed, merges their reports with
+    `reactor report merge` against every platform (a missing report fails it) and uploads the merged report,
+    which the Security tab and publish read."""
+    jobs = images_workflow["jobs"]
+    gate = jobs["gate"]
+    assert gate["needs"] == "platform-gate"
+    assert "!cancelled()" in gate["if"]
+    download = _step(gate, "actions/download-artifact")
+    assert download["with"] == {"pattern": "reports-*", "path": "platform-reports"}
+    assert _step(gate, "Upload the merged report")["with"]["name"] == "reports"
+    assert jobs["security-tab"]["needs"] == "gate"
+    assert _step(jobs["publish"], "reports/summary.json")
+
+
 def test_the_images_pushed_are_the_ones_the_gate_tested(images_workflow):
-    """Publish loads the gate's saved images and pushes them with reactor-release: no rebuild, no YAML tags."""
-    gate_runs = " ".join(str(step.get("run", "")) for step in images_workflow["jobs"]["gate"]["steps"])
+    """Each platform's job saves the images it tested; publish loads every platform's and pushes them with
+    reactor-release, which joins them into multi-arch indexes: no rebuild, no YAML tags."""
+    jobs = images_workflow["jobs"]
+    gate_runs = _runs(jobs["platform-gate"])
     assert gate_runs.index(GATE_COMMAND) < gate_runs.index("reactor-release save")
-    publish_runs = " ".join(str(step.get("run", "")) for step in images_workflow["jobs"]["publish"]["steps"])
-    assert "docker load" in publish_runs
+    assert 'reactor-release save --output "tested-images-${SLUG}.tar" --platform "${PLATFORM}"' in gate_runs
+    assert (
+        _step(jobs["platform-gate"], "Upload the tested images")["with"]["name"] == "tested-images-${{ matrix.slug }}"
+    )
+    download = _step(jobs["publish"], "Download each platform's tested images")
+    assert download["with"] == {"pattern": "tested-images-*", "merge-multiple": True}
+    publish_runs = _runs(jobs["publish"])
+    assert 'docker load -i "${archive}"' in publish_runs
     assert "reactor-release publish" in publish_runs
+    assert "--platform all" in publish_runs
     text = (ROOT / ".github" / "workflows" / "images.yml").read_text(encoding="utf-8")
     for tag_logic in ("docker tag", "docker push", "docker build", "build-push-action", ":latest", "type=sha"):
         assert tag_logic not in text, f"images.yml must leave {tag_logic!r} to reactor-release and the harness"
@@ -232,7 +301,7 @@ def test_the_reactor_commands_the_workflows_call_exist(capsys):
         for path in WORKFLOWS
         for match in re.finditer(r"\breactor (\w+) (\w+)", path.read_text(encoding="utf-8"))
     }
-    assert called >= {("pins", "bump"), ("pins", "outdated")}
+    assert called >= {("pins", "bump"), ("pins", "outdated"), ("report", "merge")}
     for group, command in sorted(called):
         with pytest.raises(SystemExit) as exit_info:
             parser().parse_args([group, command, "--help"])

@@ -1,5 +1,5 @@
 """`reactor`: the maintenance commands, one group per concern (`reactor pins outdated|bump`,
-`reactor affected`, `reactor review`).
+`reactor affected`, `reactor review`, `reactor report merge`).
 
 A command group is a function that adds its subcommands to the `reactor` parser and sets each one's
 `handler`; add a group to COMMAND_GROUPS (the release commands can join this way).
@@ -121,10 +121,52 @@ def run_review(arguments: argparse.Namespace, output: TextIO, errors: TextIO) ->
     return 0
 
 
+def add_report_group(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`reactor report merge`: one report and one gate decision from the per-platform runs' reports folders."""
+    report = commands.add_parser("report", help="work with the reports folders of runs")
+    actions = report.add_subparsers(dest="action", required=True)
+    merge = actions.add_parser(
+        "merge",
+        help="merge the reports folders of several runs (one per platform) into one report, summary.json and gate",
+    )
+    merge.add_argument("folders", nargs="+", type=Path, metavar="DIR", help="a run's reports folder (one per run)")
+    merge.add_argument("--out", type=Path, required=True, help="the merged reports folder to write (new or empty)")
+    merge.add_argument("--images-dir", type=Path, default=Path("images"), help="the family's folder (default: images)")
+    merge.add_argument(
+        "--images", default="", help="comma list of the images the gate must have checked (default: every image)"
+    )
+    merge.add_argument(
+        "--platform", default="all", help="the platforms the gate must have checked, as pytest's (default: all)"
+    )
+    merge.set_defaults(handler=run_report_merge)
+
+
+def run_report_merge(arguments: argparse.Namespace, output: TextIO, errors: TextIO) -> int:
+    """Exit 0 when the merged gate passed, 1 when it failed (the report is written either way), 2 on bad input."""
+    from reactor_harness.core.platforms import native_platform, parse_platforms
+    from reactor_harness.report.merge import expected_targets, merge_runs, read_inputs, write_merged
+
+    family = Family.discover(arguments.images_dir)
+    images = [name.strip() for name in arguments.images.split(",") if name.strip()] or family.build_order
+    for name in images:
+        family[name]  # an unknown name is a FamilyError naming the known ones
+    platforms = [str(platform) for platform in parse_platforms(arguments.platform, native_platform())]
+    inputs = read_inputs(arguments.folders)
+    merged = merge_runs(inputs, expected_targets(images, platforms), arguments.out, family.build_order)
+    out = write_merged(merged, arguments.out)
+    verdict = "passed" if merged.passed else "failed"
+    output.write(
+        f"{out}: {len(merged.record.rows)} targets from {len(inputs)} runs; merged gate {verdict}\n"
+        + "".join(f"  problem: {problem}\n" for problem in merged.record.problems)
+    )
+    return 0 if merged.passed else 1
+
+
 COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     add_pins_group,
     add_affected_command,
     add_review_command,
+    add_report_group,
 )
 
 

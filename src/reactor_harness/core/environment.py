@@ -22,6 +22,7 @@ IGNORE_UNFIXED = "REACTOR_IGNORE_UNFIXED"
 REGISTRY_USERNAME = "REACTOR_REGISTRY_USERNAME"
 REGISTRY_PASSWORD = "REACTOR_REGISTRY_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 LOCAL_REPOSITORY = "REACTOR_LOCAL_REPOSITORY"
+REQUIRE_NATIVE = "REACTOR_REQUIRE_NATIVE"
 CI = "CI"
 SSL_CERT_FILE = "SSL_CERT_FILE"
 
@@ -39,6 +40,7 @@ VARIABLES: Mapping[str, str] = {
     REGISTRY_USERNAME: "registry user of reactor-release",
     REGISTRY_PASSWORD: "registry password of reactor-release",
     LOCAL_REPOSITORY: "the repository prefix of the images a run builds (default reactor-test)",
+    REQUIRE_NATIVE: "platforms this run must run natively: a check that needs a native run fails instead of skipping",
     CI: "true turns strict mode on",
 }
 
@@ -72,6 +74,7 @@ class Environment:
     registry_username: str | None = None
     registry_password: str | None = None
     local_repository: str | None = None
+    require_native: str | None = None
     ci: bool = False
 
     @classmethod
@@ -92,5 +95,6 @@ class Environment:
             registry_username=_get(env, REGISTRY_USERNAME),
             registry_password=_get(env, REGISTRY_PASSWORD),
             local_repository=_get(env, LOCAL_REPOSITORY),
+            require_native=_get(env, REQUIRE_NATIVE),
             ci=truthy(env.get(CI)),
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from reactor_harness.core.environment import REQUIRE_NATIVE
+from reactor_harness.core.platforms import Platform
 from reactor_harness.plugin.settings import HarnessSettings
 
 
@@ -32,3 +34,23 @@ def is_not_applicable(report: pytest.TestReport) -> bool:
     longrepr = report.longrepr
     reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr or "")
     return str(reason).removeprefix("Skipped: ").startswith(NOT_APPLICABLE)
+
+
+def needs_native(settings: HarnessSettings, platform: Platform, why: str) -> None:
+    """Let a check that cannot run under emulation (a debugger's ptrace) run only on a native `platform` host.
+
+    Emulated, it does not apply (not_applicable, with a reason that names where it does run), unless this run
+    must run `platform` natively ($REACTOR_REQUIRE_NATIVE, set by the workflow's native runner jobs): then the
+    emulated run is the fault, and the check fails instead of quietly not running where it should.
+    """
+    __tracebackhide__ = True
+    if platform == settings.native:
+        return
+    reason = f"{why}; it runs on a native {platform} machine (the workflow's {platform} gate job, a native runner)"
+    if platform in settings.require_native:
+        pytest.fail(
+            f"{reason} [{REQUIRE_NATIVE} names {platform}, but this run emulates it on a {settings.native} host: "
+            f"run this job on a native {platform} runner]",
+            pytrace=False,
+        )
+    not_applicable(reason)

@@ -25,6 +25,7 @@ from reactor_harness.report.evidence import evidence_html
 from reactor_harness.report.gate import GATE_SUMMARY_FILE, gate_summary, vulnerability_db_used, write_gate_summary
 from reactor_harness.report.matrix import CheckTally, MatrixRow, gate_headline, matrix_rows, render_matrix
 from reactor_harness.report.results import AREAS, AreaResult, ReportError, merge_results, results_in
+from reactor_harness.report.run_record import RunRecord, write_run_record
 
 IMAGE_PROPERTY = "reactor_image"
 PLATFORM_PROPERTY = "reactor_platform"
@@ -178,14 +179,23 @@ class RunReport:
         self.rows = matrix_rows(self.results, tallies, _family_order(self.config))
         settings = _settings(self.config)
         run_id = settings.run_id if settings is not None else ""
+        commit = git_revision(settings.root) if settings is not None else None
         summary = gate_summary(
-            self.rows,
-            int(exitstatus),
-            run_id,
-            commit=git_revision(settings.root) if settings is not None else None,
-            vulnerability_db=vulnerability_db_used(reports_dir),
+            self.rows, int(exitstatus), run_id, commit=commit, vulnerability_db=vulnerability_db_used(reports_dir)
         )
         write_gate_summary(reports_dir, summary)
+        # The whole matrix, for `reactor report merge` of the per-platform runs (report.run_record).
+        images = (settings.selected_images if settings is not None else None) or _family_order(self.config)
+        record = RunRecord(
+            run_id=run_id,
+            commit=commit,
+            exit_status=int(exitstatus),
+            reports_dir=str(reports_dir),
+            platforms=tuple(str(platform) for platform in settings.platforms) if settings is not None else (),
+            images=tuple(images),
+            rows=tuple(self.rows),
+        )
+        write_run_record(reports_dir, record)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report: Any) -> None:

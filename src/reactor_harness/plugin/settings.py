@@ -62,6 +62,9 @@ class HarnessSettings:
     security: SecuritySettings
     sizes: SizeSettings
     rebuild: bool = False  # --rebuild: no build cache, fresh package indices, a package diff per image
+    # $REACTOR_REQUIRE_NATIVE: platforms this run must run natively (the workflow's native runner jobs set it),
+    # so a check that cannot run under emulation fails here instead of not applying (plugin.outcomes.needs_native).
+    require_native: tuple[Platform, ...] = ()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -212,6 +215,16 @@ def _selected_images(option: str | None, images_dir: Path) -> tuple[str, ...] | 
     return selected
 
 
+def require_native(value: str | None) -> tuple[Platform, ...]:
+    """The platforms of $REACTOR_REQUIRE_NATIVE (a comma list or 'all'; empty: none)."""
+    if value is None or not value.strip():
+        return ()
+    try:
+        return tuple(parse_platforms(value, native_platform()))
+    except PlatformError as error:
+        raise pytest.UsageError(f"$REACTOR_REQUIRE_NATIVE: {error}") from error
+
+
 def _security(config: pytest.Config, environment: Environment) -> SecuritySettings:
     root = config.rootpath
     # A missing ignore file fails the security tests that read it (accepted_risks), not every run of the suite.
@@ -269,6 +282,7 @@ def settings_from_config(config: pytest.Config, environment: Environment | None 
         security=_security(config, environment),
         sizes=_sizes(config, images_dir),
         rebuild=bool(config.getoption("reactor_rebuild")),
+        require_native=require_native(environment.require_native),
     )
 
 
