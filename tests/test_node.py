@@ -215,7 +215,9 @@ def test_types_node_types_the_node_api(container, built_image, tools_sample):
 
 def test_native_addon_builds_from_a_local_tarball(container, built_image):
     """npm installs a local package with a C++ Node-API addon: npm's node-gyp compiles it with g++ and
-    python3 against the image's Node headers (npm_config_nodedir), offline, and node loads it."""
+    python3 against the image's Node headers (npm_package_config_node_gyp_nodedir), offline, and node loads
+    it; npm warns about no setting of the image's environment on the way (a setting npm does not know is a
+    warning on every npm command)."""
     addon = container.copy_to_scratch(ADDON_SAMPLE)
     pack = container.sh("npm pack --silent", workdir=addon)
     assert_succeeded(pack, f"{built_image}: npm pack the addon")
@@ -229,3 +231,5 @@ def test_native_addon_builds_from_a_local_tarball(container, built_image):
     result = container.sh(script, timeout=300)
     assert_succeeded(result, f"{built_image}: npm install of the native addon")
     assert result.stdout.strip().splitlines()[-1] == "42", result.describe()
+    unknown = [line for line in (pack.stderr + result.stderr).splitlines() if line.startswith("npm warn Unknown")]
+    assert not unknown, f"{built_image}: npm does not know a setting of the image:\n" + "\n".join(unknown)
