@@ -155,8 +155,8 @@ class ResultCache:
     def _read(self, path: Path, kind: str, key: Mapping[str, str], decode: Callable[[Any], T]) -> T | None:
         try:
             text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # no entry (NotADirectoryError: the folder's place is taken; writing will say so)
         except OSError as error:
             self.notices.note(
                 f"results cache {self.directory}: cannot read {kind} entries ({_reason(error)}): recomputed"
