@@ -78,10 +78,13 @@ def generate_config(family: Family, arch: str, revision: str) -> dict[str, Any]:
         commands.append(
             {
                 "name": f"pin {pin.name}: {package} {pin.value}",
+                # dpkg-query's default format ("name<TAB>version"): the tool expands ${...} in arguments itself
                 "command": "dpkg-query",
-                "args": ["-W", "-f", "${Version}", package],
+                "args": ["-W", package],
                 # upstream version fixed, any Debian revision (as debian_version_matches accepts)
-                "expectedOutput": [f"^{go_regex_literal(pin.value)}([-+~].*)?$"],
+                "expectedOutput": [
+                    f"(?m)^{go_regex_literal(package)}(:[a-z0-9]+)?\t{go_regex_literal(pin.value)}([-+~].*)?$"
+                ],
             }
         )
     for pin_name, probe in sorted(VERSION_PROBES.get(IMAGE, {}).items()):
