@@ -40,6 +40,10 @@ GO = {
         "golangci-lint", "golangci-lint --version", "github.com/golangci/golangci-lint/v2"
     ),
     "GOIMPORTS_VERSION": _module_version("goimports", "echo 'package p' | goimports", "golang.org/x/tools"),
+    "GOMODIFYTAGS_VERSION": _module_version(
+        "gomodifytags", "gomodifytags -h 2>&1 | grep -q Usage", "github.com/fatih/gomodifytags"
+    ),
+    "GOTESTS_VERSION": _module_version("gotests", "gotests -h 2>&1 | grep -q Usage", "github.com/cweill/gotests"),
 }
 
 VERSION_PROBES: dict[str, dict[str, VersionProbe]] = {"base": BASE, "go": GO}
@@ -49,6 +53,7 @@ LOCK_TOOL_PROBES: dict[str, dict[str, VersionProbe]] = {
     "python": {
         "uv": VersionProbe("uv --version", r"^uv (\S+)"),
         "ruff": VersionProbe("ruff --version", r"^ruff (\S+)"),
+        "black": VersionProbe("black --version", r"^black, (\S+)"),
         "mypy": VersionProbe("mypy --version", r"^mypy (\S+)"),
         "pytest": VersionProbe("pytest --version", r"^pytest (\S+)"),
         "ipython": VersionProbe("ipython --version", r"^(\S+)$"),
@@ -60,6 +65,10 @@ LOCK_TOOL_PROBES: dict[str, dict[str, VersionProbe]] = {
         "prettier": VersionProbe("prettier --version", r"^(\S+)$"),
         "tsx": VersionProbe("tsx --version", r"^tsx v(\S+)$"),
         "npm-check-updates": VersionProbe("ncu --version", r"^(\S+)$"),
+        "jest": VersionProbe("jest --version", r"^(\S+)$"),
+        "nodemon": VersionProbe("nodemon --version", r"^(\S+)$"),
+        "concurrently": VersionProbe("concurrently --version", r"^(\S+)$"),
+        "http-server": VersionProbe("http-server --version", r"^v(\S+)$"),
     },
 }
 

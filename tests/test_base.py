@@ -7,19 +7,22 @@ from pathlib import Path
 import pytest
 
 from reactor_harness.core.containers import run_labels, wait_until
-from reactor_harness.core.engine import assert_succeeded
+from reactor_harness.core.engine import CommandResult, assert_succeeded
 from reactor_harness.core.platforms import ELF_MACHINE, elf_machine
+from reactor_harness.plugin.outcomes import skip_or_fail
 
 pytestmark = pytest.mark.image("base")
 
 SAMPLES = Path(__file__).parent / "samples" / "base"
 
 
-def test_claude_has_passwordless_sudo(container, built_image):
-    """claude runs root commands with sudo and no password (sudo -n fails if one were asked)."""
-    result = container.exec(["sudo", "-n", "id", "-u"])
-    assert_succeeded(result, f"{built_image}: sudo -n as claude")
-    assert result.stdout.strip() == "0"
+def test_claude_has_passwordless_sudo(host, built_image):
+    """claude runs root commands with sudo and no password (with no terminal, sudo fails if one were asked)."""
+    assert host.user().name == "claude"
+    with host.sudo():
+        result = host.run("id -u")
+    assert result.succeeded, f"{built_image}: sudo as claude exited {result.rc}: {result.stderr or result.stdout}"
+    assert result.stdout.strip() == "0", f"{built_image}: sudo as claude ran as uid {result.stdout.strip()}"
 
 
 def test_home_belongs_to_claude(host):
@@ -53,25 +56,36 @@ def test_non_interactive_shell_sees_the_toolchains(container, built_image):
     assert "/home/claude/.npm-global/bin" in result.stdout.splitlines()[-1]
 
 
-@pytest.mark.parametrize("binary", ["/usr/local/bin/node", "/usr/bin/docker", "/usr/bin/git", "/usr/bin/tini"])
-def test_binary_architecture_matches_the_platform(container, built_image, binary):
+ARCH_CHECKED_BINARIES = ("/usr/local/bin/node", "/usr/bin/docker", "/usr/bin/git", "/usr/bin/tini")
+# Each container's ELF headers of every checked binary, read in one exec by the first test that asks.
+_ELF_HEADERS: dict[str, dict[str, CommandResult]] = {}
+
+
+def elf_header(host, binary: str) -> bytes:
+    """The first 20 bytes of a binary in the host's container (all checked binaries are read in one exec)."""
+    if host.container.id not in _ELF_HEADERS:
+        _ELF_HEADERS[host.container.id] = host.run_each(
+            {path: f"od -An -v -tx1 -N 20 {path}" for path in ARCH_CHECKED_BINARIES}
+        )
+    result = _ELF_HEADERS[host.container.id][binary]
+    assert_succeeded(result, f"reading the ELF header of {binary}")
+    return bytes.fromhex("".join(result.stdout.split()))
+
+
+@pytest.mark.parametrize("binary", ARCH_CHECKED_BINARIES)
+def test_binary_architecture_matches_the_platform(host, built_image, binary):
     """Binaries are built for the image's platform (catches a wrong-arch layer copied from a build stage)."""
-    machine = elf_machine(container.read_bytes(binary, 20))
+    machine = elf_machine(elf_header(host, binary))
     expected = ELF_MACHINE[built_image.platform.arch]
     assert machine == expected, f"{built_image}: {binary} has ELF machine {machine:#x}, expected {expected:#x}"
 
 
-def _engine_socket(engine) -> str:
-    result = engine.call("context", "inspect", "--format", "{{.Endpoints.docker.Host}}")
-    endpoint = result.stdout.strip() if result.succeeded else ""
-    return endpoint.removeprefix("unix://") if endpoint.startswith("unix://") else "/var/run/docker.sock"
-
-
 def test_docker_host_integration_proxies_the_engine_socket(engine, built_image, harness_settings):
     """With REACTOR_DOCKER_HOST_INTEGRATION=true, claude reaches the host engine through the socat proxy."""
-    socket = _engine_socket(engine)
-    if not Path(socket).is_socket():
-        pytest.skip(f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container")
+    socket = engine.socket_path()
+    if socket is None or not Path(socket).is_socket():
+        reason = f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container"
+        skip_or_fail(harness_settings, reason)
     result = engine.run_once(
         built_image.tag,
         ["sh", "-c", 'id -un; echo "$DOCKER_HOST"; docker version --format "{{.Server.Version}}"'],
@@ -90,9 +104,10 @@ def test_docker_host_integration_proxies_the_engine_socket(engine, built_image, 
 
 def test_docker_host_integration_serves_later_exec_sessions(engine, built_image, harness_settings):
     """The proxy set up by the entrypoint is the docker CLI's context in later `docker exec` sessions too."""
-    socket = _engine_socket(engine)
-    if not Path(socket).is_socket():
-        pytest.skip(f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container")
+    socket = engine.socket_path()
+    if socket is None or not Path(socket).is_socket():
+        reason = f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container"
+        skip_or_fail(harness_settings, reason)
     container_id = engine.run_detached(
         built_image.tag,
         platform=str(built_image.platform),

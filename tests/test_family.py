@@ -9,6 +9,9 @@ import pytest
 
 from reactor_harness.core.containers import run_labels, wait_until
 from reactor_harness.core.engine import assert_succeeded
+from reactor_harness.core.revision import UNKNOWN_REVISION
+from reactor_harness.plugin.outcomes import skip_or_fail
+from reactor_harness.release.vouch import is_commit
 
 pytestmark = pytest.mark.family
 
@@ -22,19 +25,23 @@ def image_config(engine, built_image):
     return details["Config"]
 
 
-def test_runs_as_claude_with_uid_and_gid_1000(container, built_image):
+def test_runs_as_claude_with_uid_and_gid_1000(image_user_host, built_image):
     """The default user is the non-root claude, UID 1000 / GID 1000."""
-    result = container.exec(["id"], user=None)  # the image's own USER, not an explicit one
-    assert_succeeded(result, f"{built_image}: id")
-    assert result.stdout.strip().startswith("uid=1000(claude) gid=1000(claude)"), result.describe()
+    user = image_user_host.user()  # the image's own USER, not an explicit one
+    found = (user.name, user.uid, user.group, user.gid)
+    assert found == ("claude", 1000, "claude", 1000), (
+        f"{built_image}: the image's user is {user.name} (uid {user.uid}), group {user.group} (gid {user.gid}); "
+        "expected claude (uid 1000), group claude (gid 1000)"
+    )
+    assert image_user_host.group("claude").gid == 1000, f"{built_image}: group claude is not GID 1000"
 
 
-def test_workdir_is_workspace_owned_by_claude(container, built_image, image_config):
+def test_workdir_is_workspace_owned_by_claude(host, built_image, image_config):
     """The working directory is /workspace and claude owns it."""
     assert image_config["WorkingDir"] == "/workspace"
-    result = container.exec(["stat", "-c", "%U:%G", "/workspace"])
-    assert_succeeded(result, f"{built_image}: stat /workspace")
-    assert result.stdout.strip() == "claude:claude"
+    workspace = host.file("/workspace")
+    assert workspace.is_directory, f"{built_image}: /workspace is not a directory"
+    assert f"{workspace.user}:{workspace.group}" == "claude:claude", f"{built_image}: /workspace's owner"
 
 
 def test_entrypoint_is_the_shared_one_under_tini(image_config):
@@ -42,20 +49,27 @@ def test_entrypoint_is_the_shared_one_under_tini(image_config):
     assert image_config["Entrypoint"] == ["/usr/bin/tini", "--", "/usr/local/bin/reactor-entrypoint"]
 
 
-def test_oci_labels_name_this_image(image_config, built_image):
+def test_oci_labels_name_this_image(image_config, built_image, harness_settings):
     """Every OCI label is set, the title names this image, and the revision is the commit built."""
     labels = image_config.get("Labels") or {}
     missing = [key for key in OCI_LABELS if not labels.get(f"org.opencontainers.image.{key}")]
     assert not missing, f"{built_image}: missing OCI labels {missing}"
     assert labels["org.opencontainers.image.title"] == f"reactor-{built_image.name}"
-    assert labels["org.opencontainers.image.revision"] == built_image.outcome.build_args.get("VCS_REF", "unknown")
+    # The revision must be a real commit (not "unknown", which compared with itself before), and the label
+    # must carry what the run passed; git is asked once per run (a commit made mid-run would move HEAD).
+    revision = built_image.outcome.build_args.get("VCS_REF", UNKNOWN_REVISION)
+    if not is_commit(revision):
+        skip_or_fail(harness_settings, f"{built_image}: built with VCS_REF={revision!r}: run from a git checkout")
+    assert labels["org.opencontainers.image.revision"] == revision
 
 
-def test_entrypoint_stays_alive_without_a_tty(container, engine):
-    """With no command and no TTY the container keeps running, so `docker exec` sessions work."""
+def test_entrypoint_stays_alive_without_a_tty(container, engine, host):
+    """With no command and no TTY the container keeps running under tini as PID 1, so `docker exec` works."""
     state = engine.container_state(container.id)
     assert state is not None, f"{container} vanished"
     assert state["Running"], f"{container} is not running: {state}"
+    init = host.process.get(pid=1)
+    assert init.comm == "tini", f"{container}: PID 1 is {init.comm!r} ({init.args!r}), not tini"
 
 
 def test_entrypoint_execs_the_command(engine, built_image, harness_settings):

@@ -9,6 +9,7 @@ import pytest
 
 from reactor_harness.core.engine import assert_succeeded
 from reactor_harness.core.platforms import ELF_MACHINE, elf_machine
+from reactor_harness.plugin.outcomes import not_applicable
 
 pytestmark = pytest.mark.image("go")
 
@@ -20,7 +21,7 @@ GOPATH = "/home/claude/go"
 OFFLINE = {"GOPROXY": "off"}
 
 
-TOOLS = ["gopls", "dlv", "staticcheck", "golangci-lint", "goimports"]
+TOOLS = ["gopls", "dlv", "staticcheck", "golangci-lint", "goimports", "gomodifytags", "gotests"]
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_gopls_checks_a_package_offline(container, built_image, samples):
 def test_dlv_stops_at_a_breakpoint(container, built_image, samples, harness_settings):
     """dlv builds the sample, stops at a breakpoint and prints a variable (a real debug session)."""
     if built_image.platform != harness_settings.native:
-        pytest.skip(f"{built_image}: dlv needs ptrace, which qemu user-mode emulation does not provide")
+        not_applicable(f"{built_image}: dlv needs ptrace, which qemu user-mode emulation does not provide")
     script = f"{samples}/dlv-init"
     write = container.sh(f"printf 'break greeting.Greet\\ncontinue\\nprint names\\nexit\\n' > {script}")
     assert_succeeded(write, f"{built_image}: write the dlv script")
@@ -114,3 +115,36 @@ def test_dlv_stops_at_a_breakpoint(container, built_image, samples, harness_sett
     assert_succeeded(result, f"{built_image}: dlv debug")
     assert "Breakpoint 1" in result.stdout, result.describe()
     assert '["reactor","go"]' in result.stdout, result.describe()
+
+
+def test_go_test_race_runs_with_cgo(container, built_image, samples):
+    """`go test -race` (cgo, so gcc) passes the clean module and reports the planted data race."""
+    clean = container.exec(["go", "test", "-race", "./..."], workdir=f"{samples}/greeting", env=OFFLINE)
+    assert_succeeded(clean, f"{built_image}: go test -race on the clean module")
+    racy = container.exec(["go", "test", "-race", "./..."], workdir=f"{samples}/racy", env=OFFLINE)
+    assert racy.exit_status == 1, f"{built_image}: expected the race detector to fail the racy test\n{racy.describe()}"
+    assert "WARNING: DATA RACE" in racy.stdout + racy.stderr, racy.describe()
+
+
+def test_gomodifytags_adds_json_tags(container, built_image, samples):
+    """gomodifytags adds json tags to the sample struct's fields."""
+    result = container.exec(
+        ["gomodifytags", "-file", "tags.go", "-struct", "Person", "-add-tags", "json", "-w"],
+        workdir=f"{samples}/tags",
+    )
+    assert_succeeded(result, f"{built_image}: gomodifytags")
+    tagged = container.exec(["cat", "tags.go"], workdir=f"{samples}/tags")
+    assert 'json:"name"' in tagged.stdout, tagged.describe()
+    assert 'json:"email"' in tagged.stdout, tagged.describe()
+    assert_succeeded(
+        container.exec(["go", "build", "./..."], workdir=f"{samples}/tags", env=OFFLINE), f"{built_image}: build"
+    )
+
+
+def test_gotests_generates_a_test_that_passes(container, built_image, samples):
+    """gotests writes a table test for the sample's method; go test compiles and runs it."""
+    generated = container.exec(["gotests", "-all", "-w", "tags.go"], workdir=f"{samples}/tags")
+    assert_succeeded(generated, f"{built_image}: gotests -all -w")
+    tested = container.exec(["go", "test", "-v", "./..."], workdir=f"{samples}/tags", env=OFFLINE)
+    assert_succeeded(tested, f"{built_image}: go test of the generated test")
+    assert "--- PASS: TestPerson_Initials" in tested.stdout, tested.describe()

@@ -14,13 +14,15 @@ from reactor_harness.core.engine import assert_succeeded
 pytestmark = pytest.mark.image("node")
 
 SAMPLE = Path(__file__).parent / "samples" / "node" / "hello"
+TOOLS_SAMPLE = Path(__file__).parent / "samples" / "node" / "tools"
+ADDON_SAMPLE = Path(__file__).parent / "samples" / "node" / "addon"
 TOOLS_DIR = "/opt/node-tools"
 GREETING = "hello, reactor; hello, reactor"
 
 TOOL_PROBES = LOCK_TOOL_PROBES["node"]
 # Libraries with no command: a project's CommonJS config loads them through NODE_PATH (the eslint test
 # below does), and the installed-tree check proves their versions.
-LIBRARIES = {"@eslint/js", "typescript-eslint", "globals"}
+LIBRARIES = {"@eslint/js", "typescript-eslint", "globals", "@types/node"}
 
 # Lists every package under node_modules (nested ones too) with the version its package.json declares.
 _LIST_INSTALLED = """
@@ -149,3 +151,81 @@ def test_tools_dir_is_on_path_and_node_path(container, built_image):
     assert tools_bin in entries, result.describe()
     assert entries.index("/home/claude/.npm-global/bin") < entries.index(tools_bin), result.describe()
     assert node_path == f"{TOOLS_DIR}/node_modules", result.describe()
+
+
+@pytest.fixture
+def tools_sample(container) -> str:
+    """A fresh copy of the CommonJS runners' sample in the container, owned by claude; its path."""
+    return container.copy_to_scratch(TOOLS_SAMPLE)
+
+
+def test_jest_runs_the_sample_tests(container, built_image, tools_sample):
+    """jest passes the passing test and fails the planted one."""
+    passing = container.exec(["jest", "--ci", "sum.test.js"], workdir=tools_sample)
+    assert_succeeded(passing, f"{built_image}: jest sum.test.js")
+    assert "Tests:       1 passed, 1 total" in passing.stderr, passing.describe()
+    planted = container.exec(["jest", "--ci", "planted"], workdir=tools_sample)
+    assert planted.exit_status == 1, f"{built_image}: expected the planted test to fail\n{planted.describe()}"
+    assert "1 failed" in planted.stderr, planted.describe()
+
+
+def test_nodemon_restarts_on_a_change(container, built_image, tools_sample):
+    """nodemon runs the script, and runs it again when the watched file changes."""
+    script = """
+nodemon --no-colours --legacy-watch --watch watched.txt --ext txt run.js > nodemon.log 2>&1 &
+pid=$!
+wait_for() { for _ in $(seq 100); do grep -q "$1" nodemon.log && return 0; sleep 0.2; done; return 1; }
+wait_for 'run 1' && echo 2 > watched.txt && wait_for 'run 2'; status=$?
+kill "$pid"; cat nodemon.log; exit "$status"
+"""
+    result = container.sh(script, workdir=tools_sample, timeout=120)
+    assert_succeeded(result, f"{built_image}: nodemon restart on change")
+    assert "restarting due to changes" in result.stdout, result.describe()
+
+
+def test_concurrently_runs_commands_together(container, built_image):
+    """concurrently runs two commands and fails when one of them fails."""
+    both = container.exec(["concurrently", "--raw", "echo first", "echo second"])
+    assert_succeeded(both, f"{built_image}: concurrently")
+    assert sorted(both.stdout.split()) == ["first", "second"], both.describe()
+    failing = container.exec(["concurrently", "--raw", "true", "false"])
+    assert failing.exit_status != 0, f"{built_image}: concurrently hid a failing command\n{failing.describe()}"
+
+
+def test_http_server_serves_a_file(container, built_image, tools_sample):
+    """http-server serves the sample's files on the loopback interface."""
+    script = """
+http-server -a 127.0.0.1 -p 18082 -s . &
+pid=$!
+for _ in $(seq 50); do curl -fsS http://127.0.0.1:18082/watched.txt && break; sleep 0.2; done; status=$?
+kill "$pid"; exit "$status"
+"""
+    result = container.sh(script, workdir=tools_sample, timeout=60)
+    assert_succeeded(result, f"{built_image}: http-server")
+    assert result.stdout.strip() == "1", result.describe()
+
+
+def test_types_node_types_the_node_api(container, built_image, tools_sample):
+    """tsc type-checks code using node:fs and process with the image's @types/node (typeRoots), and fails without it."""
+    typed = container.exec(["tsc", "-p", "."], workdir=tools_sample)
+    assert_succeeded(typed, f"{built_image}: tsc with @types/node")
+    untyped = container.exec(["tsc", "-p", ".", "--types", "", "--typeRoots", "/nonexistent"], workdir=tools_sample)
+    assert untyped.exit_status != 0, f"{built_image}: tsc passed without @types/node\n{untyped.describe()}"
+
+
+def test_native_addon_builds_from_a_local_tarball(container, built_image):
+    """npm installs a local package with a C++ Node-API addon: npm's node-gyp compiles it with g++ and
+    python3 against the image's Node headers (npm_config_nodedir), offline, and node loads it."""
+    addon = container.copy_to_scratch(ADDON_SAMPLE)
+    pack = container.sh("npm pack --silent", workdir=addon)
+    assert_succeeded(pack, f"{built_image}: npm pack the addon")
+    tarball = f"{addon}/{pack.stdout.strip().splitlines()[-1]}"
+    project = f"{addon}-project"
+    script = (
+        f"mkdir {project} && cd {project} && npm init -y >/dev/null"
+        f" && npm install --offline --no-audit --no-fund --foreground-scripts {tarball}"
+        " && node -e \"console.log(require('reactor-addon').add(40, 2))\""
+    )
+    result = container.sh(script, timeout=300)
+    assert_succeeded(result, f"{built_image}: npm install of the native addon")
+    assert result.stdout.strip().splitlines()[-1] == "42", result.describe()

@@ -20,7 +20,7 @@ from reactor_harness.build.builder import BUILD_CA_SECRET
 from reactor_harness.core.containers import Container, run_labels, start_container
 from reactor_harness.core.engine import LABEL_HARNESS, BuildRequest, assert_succeeded
 from reactor_harness.family.discovery import Family
-from reactor_harness.plugin.outcomes import skip_or_fail
+from reactor_harness.plugin.outcomes import not_applicable, skip_or_fail
 from reactor_harness.updates.collect import family_pins
 from reactor_harness.updates.model import Level, PinKind, RegistryError, TrackedPin
 from reactor_harness.updates.ordering import allowed, parse
@@ -52,7 +52,7 @@ def _stale_candidate(pins: list[TrackedPin], registries: Registries, settings, k
             skip_or_fail(settings, f"the {datasource} registry is not reachable from here: {error}")
         if previous:
             return pin, previous
-    pytest.skip(f"no {datasource} tool of this repository has an older patch release to step back from")
+    not_applicable(f"no {datasource} tool of this repository has an older patch release to step back from")
     raise AssertionError("unreachable")
 
 
@@ -60,7 +60,7 @@ def _stale_candidate(pins: list[TrackedPin], registries: Registries, settings, k
 def bumped(family, harness_settings, tmp_path_factory) -> tuple[Path, dict[str, tuple[TrackedPin, str]]]:
     """A scratch images/ where one Python tool and one Go tool were stale and `reactor pins bump` moved them."""
     if harness_settings.selected_images is not None and not set(IMAGES) <= set(harness_settings.selected_images):
-        pytest.skip(f"needs the images {', '.join(IMAGES)} (--images)")
+        not_applicable(f"needs the images {', '.join(IMAGES)} (--images)")
     images = tmp_path_factory.mktemp("pins-bump") / "images"
     shutil.copytree(family.root, images)
     registries = Registries.real(family)
@@ -131,4 +131,4 @@ def test_the_bumped_version_is_inside_the_built_image(image, bumped, engine, fam
         assert found == new, f"{image}: {pin.label} was bumped to {new}, the image has {found}\n{result.describe()}"
     finally:
         engine.remove_containers([container_id])
-        engine.call("image", "rm", "--force", tag)
+        engine.remove_images([tag])

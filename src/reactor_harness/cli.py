@@ -1,28 +1,34 @@
-"""`reactor`: the maintenance commands, one group per concern (`reactor pins outdated|bump`).
+"""`reactor`: the maintenance commands, one group per concern (`reactor pins outdated|bump`,
+`reactor affected`, `reactor review`).
 
 A command group is a function that adds its subcommands to the `reactor` parser and sets each one's
-`handler`; add a group to COMMAND_GROUPS (review, affected and release can join `pins` this way).
+`handler`; add a group to COMMAND_GROUPS (the release commands can join this way).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from reactor_harness.checks.security.affected import AffectedError, affected
 from reactor_harness.core.errors import HarnessError
 from reactor_harness.family.discovery import Family
-from reactor_harness.family.versions_table import MARKER_START, write_readme
-from reactor_harness.updates.bump import ImageBump, bump_image, selected
-from reactor_harness.updates.collect import family_pins
-from reactor_harness.updates.model import Finding, Level, UpdatesError
-from reactor_harness.updates.outdated import Registries, find_outdated
+from reactor_harness.updates.model import Level, UpdatesError
 from reactor_harness.updates.policy import POLICY_FILE, UpdatePolicy
-from reactor_harness.updates.report import as_json, table
-from reactor_harness.updates.summary import registry_links, render
+
+if TYPE_CHECKING:
+    from reactor_harness.updates.bump import ImageBump
+    from reactor_harness.updates.model import Finding
+    from reactor_harness.updates.outdated import Registries
+
+# The pins commands' modules (registry clients, requests) load when a pins command runs: `reactor affected`
+# answers in a fraction of a second without them.
 
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
@@ -59,10 +65,85 @@ def add_pins_group(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     bump.set_defaults(handler=run_bump)
 
 
-COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (add_pins_group,)
+def add_affected_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`reactor affected <CVE-ID | package[@version]>`."""
+    command = commands.add_parser(
+        "affected",
+        help="which images × platforms of the last run contain a package, or are hit by a vulnerability",
+    )
+    command.add_argument("query", help="a vulnerability ID (CVE-2025-1234) or a package name, optionally @version")
+    command.add_argument(
+        "--reports-dir", type=Path, default=Path("reports"), help="the run's reports folder (default: reports)"
+    )
+    command.add_argument("--json", action="store_true", help="JSON instead of plain text")
+    command.add_argument(
+        "--repository-prefix",
+        help="ask about the published tags instead: not available yet (the publish step attaches no SBOM)",
+    )
+    command.set_defaults(handler=run_affected)
+
+
+def add_review_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`reactor review`: the weekly review page from the gate summaries of the last runs."""
+    command = commands.add_parser(
+        "review", help="one HTML page from the gate summaries (summary.json) of the last runs"
+    )
+    command.add_argument(
+        "sources",
+        nargs="*",
+        type=Path,
+        default=[Path("reports")],
+        help="folders holding summary.json files: reports folders or `gh run download` folders (default: reports)",
+    )
+    command.add_argument("--last", type=int, default=10, help="how many of the newest runs to review (default: 10)")
+    command.add_argument(
+        "--output", type=Path, default=Path("reports/review.html"), help="the page (default: reports/review.html)"
+    )
+    command.add_argument("--today", type=dt.date.fromisoformat, help="the review's date, YYYY-MM-DD (default: today)")
+    command.set_defaults(handler=run_review)
+
+
+def run_review(arguments: argparse.Namespace, output: TextIO, errors: TextIO) -> int:
+    from reactor_harness.report.review import ReviewError, load_runs, review
+    from reactor_harness.report.review_page import render_review
+
+    if arguments.last < 1:
+        raise ReviewError(f"--last {arguments.last}: review at least one run")
+    runs = load_runs(arguments.sources, arguments.last)
+    data = review(runs, arguments.today or dt.datetime.now(dt.UTC).date())
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    arguments.output.write_text(render_review(data), encoding="utf-8")
+    rate = "—" if data.success_rate is None else f"{data.success_rate:.0%}"
+    output.write(
+        f"{arguments.output}: {len(runs)} runs; build success {rate}; {len(data.findings)} open HIGH/CRITICAL; "
+        f"{len(data.expiring)} acceptances expiring; {len(data.grown)} images grew > 20%\n"
+    )
+    return 0
+
+
+COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
+    add_pins_group,
+    add_affected_command,
+    add_review_command,
+)
+
+
+def run_affected(arguments: argparse.Namespace, output: TextIO, errors: TextIO) -> int:
+    if arguments.repository_prefix:
+        raise AffectedError(
+            f"--repository-prefix {arguments.repository_prefix}: the publish step attaches no SBOM to the "
+            "published indexes yet, so only the last run's reports can be asked; run the gate on the published "
+            "commit (its reports/security/*.cdx.json) and ask without --repository-prefix"
+        )
+    answer = affected(arguments.reports_dir, arguments.query)
+    output.write(json.dumps(answer.to_json(), indent=1) + "\n" if arguments.json else answer.text())
+    return 0
 
 
 def _findings(arguments: argparse.Namespace, errors: TextIO) -> tuple[Family, UpdatePolicy, Registries, list[Finding]]:
+    from reactor_harness.updates.collect import family_pins
+    from reactor_harness.updates.outdated import Registries, find_outdated
+
     family = Family.discover(arguments.images_dir)
     pins = family_pins(family, arguments.image or None)
     policy = UpdatePolicy.load(arguments.policy or arguments.images_dir / POLICY_FILE)
@@ -80,12 +161,18 @@ def _findings(arguments: argparse.Namespace, errors: TextIO) -> tuple[Family, Up
 
 
 def run_outdated(arguments: argparse.Namespace, output: TextIO, errors: TextIO) -> int:
+    from reactor_harness.updates.report import as_json, table
+
     *_, findings = _findings(arguments, errors)
     output.write(as_json(findings) if arguments.json else table(findings))
     return 0
 
 
 def run_bump(arguments: argparse.Namespace, output: TextIO, errors: TextIO) -> int:
+    from reactor_harness.family.versions_table import MARKER_START, write_readme
+    from reactor_harness.updates.bump import bump_image, selected
+    from reactor_harness.updates.summary import registry_links, render
+
     family, policy, registries, findings = _findings(arguments, errors)
     chosen = selected(findings, arguments.only, arguments.image)
     checksummers = registries.checksummers()

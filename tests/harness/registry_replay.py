@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from reactor_harness.build.bootstrap import Mirrors
-from reactor_harness.updates.clients import ClientResult
+from reactor_harness.core.commands import CommandResult
 from reactor_harness.updates.deb import DebianArchive
 from reactor_harness.updates.go import GoModules
 from reactor_harness.updates.golang_version import GoToolchains
@@ -32,11 +32,11 @@ NPM = "http://npm.test"
 class ReplayRunner:
     """A fake `run_client`: answers `go list` from the recordings; records every call."""
 
-    def __init__(self, overrides: Mapping[str, ClientResult | RegistryError] | None = None) -> None:
+    def __init__(self, overrides: Mapping[str, CommandResult | RegistryError] | None = None) -> None:
         self.calls: list[tuple[str, ...]] = []
         self.overrides = dict(overrides or {})
 
-    def __call__(self, command: list[str], **_options: object) -> ClientResult:
+    def __call__(self, command: list[str], **_options: object) -> CommandResult:
         key = tuple(command)
         self.calls.append(key)
         for fragment, result in self.overrides.items():
@@ -51,8 +51,8 @@ class ReplayRunner:
             raise AssertionError(f"no recording for {command}")
         path = RECORDINGS / name
         if not path.is_file():
-            return ClientResult(key, 1, "", f"E404 no recording {name}")
-        return ClientResult(key, 0, path.read_text(encoding="utf-8"), "")
+            return CommandResult(key, 1, "", f"E404 no recording {name}")
+        return CommandResult(key, 0, path.read_text(encoding="utf-8"), "")
 
 
 class ReplayFetcher:

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.build.builder import BuildSettings, FamilyBuilder, failing_step, local_tag
+import fake_engine
+from reactor_harness.build.builder import (
+    BuildSettings,
+    FamilyBuilder,
+    failing_step,
+    is_step_line,
+    local_tag,
+    progress_worthy,
+)
 from reactor_harness.core.engine import BuildRequest, CommandResult
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import Platform
@@ -30,11 +38,11 @@ error: failed to solve: executor failed running [/bin/bash -o pipefail -c apt-ge
 
 
 @dataclass
-class FakeEngine:
-    """Records builds; images named in `failing` fail with a BuildKit-style log."""
+class FakeEngine(fake_engine.FakeEngine):
+    """The suite's fake engine (held to the seam's contract), whose builds of images in `failing` fail
+    with a BuildKit-style log."""
 
     failing: set[str] = field(default_factory=set)
-    builds: list[BuildRequest] = field(default_factory=list)
 
     def build(self, request: BuildRequest, on_line=None) -> CommandResult:
         self.builds.append(request)
@@ -43,10 +51,18 @@ class FakeEngine:
         for line in log.splitlines():
             if on_line:
                 on_line(line)
+        if name not in self.failing:
+            self.images[request.tag] = {"Id": f"sha256:{request.tag}", "Architecture": "amd64", "Os": "linux"}
         return CommandResult(("docker", "build"), 1 if name in self.failing else 0, log, "")
 
     def inspect_image(self, reference: str):
-        return {"Id": f"sha256:{reference}", "Architecture": "amd64", "Os": "linux"}
+        # A new ID after every build: the tag's previous image and its rebuild differ.
+        return {"Id": f"sha256:{reference}@{len(self.builds)}", "Architecture": "amd64", "Os": "linux"}
+
+    def run_once(self, image: str, command, **_options) -> CommandResult:
+        """dpkg-query in an image: curl's Debian revision is the number of builds before the image was made."""
+        revision = image.rsplit("@", 1)[1]
+        return CommandResult(tuple(command), 0, f"curl\t8.14.1-{revision}\nbash\t5.2-1\n", "")
 
 
 class FakeOsImages:
@@ -68,8 +84,10 @@ def family(tmp_path) -> Family:
     return Family.discover(root)
 
 
-def make_builder(family, tmp_path, engine, lines=None) -> FamilyBuilder:
-    settings = BuildSettings(log_dir=tmp_path / "logs", ca_bundle=Path("/ca.pem"), metadata_args={"VCS_REF": "abc123"})
+def make_builder(family, tmp_path, engine, lines=None, rebuild=False) -> FamilyBuilder:
+    settings = BuildSettings(
+        log_dir=tmp_path / "logs", ca_bundle=Path("/ca.pem"), metadata_args={"VCS_REF": "abc123"}, rebuild=rebuild
+    )
     return FamilyBuilder(
         family,
         engine,
@@ -141,11 +159,44 @@ def test_an_unrelated_image_still_builds_when_a_sibling_fails(family, tmp_path):
     assert builder.build("go", AMD64).succeeded
 
 
-def test_progress_shows_step_lines(family, tmp_path):
+def test_progress_shows_the_build_start(family, tmp_path):
+    """A build announces itself and its log file."""
     lines: list[str] = []
     make_builder(family, tmp_path, FakeEngine(), lines).build("base", AMD64)
     assert any("building base for linux/amd64" in line for line in lines)
-    assert any("#1 [1/1] FROM scratch" in line for line in lines)
+
+
+def test_progress_shows_each_run_step_once_and_errors():
+    """BuildKit repeats a step's header as outputs interleave; the terminal trail shows each RUN once, and errors."""
+    log = [
+        "#1 [internal] load build definition from Dockerfile",
+        "#5 [1/3] FROM docker.io/library/debian",
+        "#6 [2/3] RUN apt-get update",
+        "#7 [3/3] RUN make",
+        "#6 [2/3] RUN apt-get update",
+        "#6 DONE 3.0s",
+        "#7 ERROR: process did not complete successfully: exit code: 2",
+    ]
+    shown: set[str] = set()
+    assert [line for line in log if is_step_line(line) and progress_worthy(line, shown)] == [
+        "#6 [2/3] RUN apt-get update",
+        "#7 [3/3] RUN make",
+        "#7 ERROR: process did not complete successfully: exit code: 2",
+    ]
+
+
+def test_a_rebuild_skips_the_cache_and_diffs_the_packages_against_the_previous_build(family, tmp_path):
+    """With rebuild on, the request has no_cache; the outcome carries the Debian packages changed since the
+    image the tag named before the build (curl's new revision here)."""
+    engine = FakeEngine()
+    outcome = make_builder(family, tmp_path, engine, rebuild=True).build("base", AMD64)
+    assert engine.builds[0].no_cache
+    assert outcome.package_diff is not None
+    assert outcome.package_diff["changed"] == {"curl": ["8.14.1-0", "8.14.1-1"]}
+    assert outcome.package_diff["added"] == outcome.package_diff["removed"] == {}
+    plain_engine = FakeEngine()
+    make_builder(family, tmp_path / "plain", plain_engine).build("base", AMD64)
+    assert not plain_engine.builds[0].no_cache
 
 
 def test_failing_step_of_a_frontend_error():

@@ -64,8 +64,10 @@ def test_no_usable_client_says_why_and_what_to_do(tmp_path):
 
 
 def test_ping_without_a_daemon_names_the_setup_command(tmp_path):
-    engine = Engine(find_client([fake_docker(tmp_path, "docker20", "20.10.24", False, None)]))
-    with pytest.raises(EngineUnavailable, match=r"Cannot connect to the Docker daemon.*run \./setup"):
+    """The SDK finds no engine behind DOCKER_HOST: the error says so and names ./setup."""
+    client = find_client([fake_docker(tmp_path, "docker20", "20.10.24", False, None)])
+    engine = Engine(client, environment={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    with pytest.raises(EngineUnavailable, match=r"no container engine answers.*no-engine\.sock.*run \./setup"):
         engine.ping()
 
 
@@ -95,6 +97,16 @@ def test_integrated_build_command(tmp_path):
     )
 
 
+def test_a_rebuild_builds_without_the_cache(tmp_path):
+    """--rebuild's request adds --no-cache, so every step (apt-get update included) runs again."""
+    docker = fake_docker(tmp_path, "docker20", "20.10.24", False, "20.10.24")
+    engine = Engine(find_client([docker]), environment={"PATH": "/usr/bin:/bin"})
+    request = BuildRequest(Path("images/base/Dockerfile"), Path("images"), "t:1", "linux/amd64", no_cache=True)
+    assert engine.build(request).succeeded
+    call = Path(docker + ".calls").read_text().strip()
+    assert " -t t:1 --no-cache images" in call
+
+
 def test_buildx_build_command_loads_into_the_engine(tmp_path):
     docker = fake_docker(tmp_path, "docker28", "28.2.2", True, "28.2.2")
     engine = Engine(find_client([docker]), environment={"PATH": "/usr/bin:/bin"})
@@ -102,14 +114,18 @@ def test_buildx_build_command_loads_into_the_engine(tmp_path):
     assert Path(docker + ".calls").read_text().split()[:4] == ["buildx", "build", "--load", "--progress"]
 
 
-def test_exec_and_run_put_options_before_the_image(tmp_path):
+def test_terminal_run_puts_options_before_the_image(tmp_path):
+    """The `docker run -it` a pty test types carries the run options before the image, the command after it."""
     docker = fake_docker(tmp_path, "docker20", "20.10.24", False, "20.10.24")
     engine = Engine(find_client([docker]), environment={"PATH": "/usr/bin:/bin"})
-    engine.exec("c1", ["sh", "-c", "id"], user="claude", workdir="/w", environment={"A": "1"})
-    engine.run_once("img", ["true"], platform="linux/amd64", labels={"l": "v"}, volumes=["/s:/s"])
-    calls = Path(docker + ".calls").read_text().splitlines()
-    assert calls[0] == "1 exec --user claude --workdir /w -e A=1 c1 sh -c id"
-    assert calls[1] == "1 run --rm --platform linux/amd64 --network none --label l=v -v /s:/s img true"
+    command = engine.terminal_run_command(
+        "img", platform="linux/amd64", labels={"l": "v"}, volumes=["/s:/s"], user="root", command=["bash", "-l"]
+    )
+    assert command[1:] == (
+        "run", "-it", "--rm", "--platform", "linux/amd64", "--network", "none", "--label", "l=v",
+        "-v", "/s:/s", "--user", "root", "img", "bash", "-l",
+    )  # fmt: skip
+    assert engine.terminal_exec_command("c1", ["bash", "-i"])[1:] == ("exec", "-it", "c1", "bash", "-i")
 
 
 def test_assertions_print_the_whole_result():

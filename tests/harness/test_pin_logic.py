@@ -25,9 +25,23 @@ from reactor_harness.family.pins import (
         ("1:2.47.30-1", "1:2.47.3", False),
         ("2.47.3-1", "1:2.47.3", False),
         ("", "1.0", False),
+        # Exact on the upstream version: only `-<revision>`, or `+debNuM`/`+bN` on a native package, may follow.
+        ("2.47.3~rc1-1", "2.47.3", False),  # a pre-release of the pin sorts before it
+        ("1:2.47.3+really2.40.0-1", "1:2.47.3", False),  # an older upstream wearing the pin's name
+        ("2.47.3+really2.40.0-1", "2.47.3", False),
+        ("2.47.3+dfsg1-1", "2.47.3", False),  # a repacked upstream is another upstream version: pin it as such
+        ("26.1.5+dfsg1-9+b2", "26.1.5+dfsg1", True),
+        ("1:2.47.3-0+deb13u1", "2.47.3", False),  # epochs are explicit
+        ("20250419+deb13u2", "20250419", True),
+        ("20250419+b1", "20250419", True),
+        ("20250419~deb13u1", "20250419", False),
+        ("2.47.3-", "2.47.3", False),
+        ("2.47.3-1 ", "2.47.3", False),
     ],
 )
 def test_debian_version_matches_upstream_pin(installed, pinned, matches):
+    """A pin fixes epoch and upstream version exactly; only a Debian revision (or a native package's
+    stable/binNMU suffix) may vary."""
     assert debian_version_matches(installed, pinned) is matches
 
 

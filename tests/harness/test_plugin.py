@@ -30,7 +30,7 @@ def suite(pytester, monkeypatch):
 
 @pytest.fixture
 def no_engine(suite, monkeypatch):
-    """A docker client that answers, talking to no daemon."""
+    """A docker client that answers, and an engine socket where no daemon listens."""
     docker = suite.path / "fake-docker"
     docker.write_text(
         "#!/bin/sh\n"
@@ -41,6 +41,7 @@ def no_engine(suite, monkeypatch):
     )
     docker.chmod(docker.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("REACTOR_DOCKER_CLIENT", str(docker))
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{suite.path}/no-engine.sock")
     return suite
 
 

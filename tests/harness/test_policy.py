@@ -20,6 +20,16 @@ def test_the_repository_policy_covers_every_image_with_a_layer_limit():
     assert set(policy.gated_severities) == {"HIGH", "CRITICAL"}
     assert policy.user == "claude"
     assert policy.uid == 1000
+    assert policy.vulnerability_db_max_age_hours == 48
+
+
+def test_the_vulnerability_db_max_age_defaults_to_48_hours_and_rejects_nonsense():
+    """Absent, the DB's max age is 48 h; a negative or textual one is refused naming the key."""
+    without = "\n".join(line for line in GOOD.splitlines() if not line.startswith("vulnerability_db_max_age_hours"))
+    assert parse_policy(without, Path("policy.toml")).vulnerability_db_max_age_hours == 48
+    bad = GOOD.replace("vulnerability_db_max_age_hours = 48", 'vulnerability_db_max_age_hours = "two days"')
+    with pytest.raises(PolicyError, match=r"\[security\] vulnerability_db_max_age_hours must be a non-negative number"):
+        parse_policy(bad, Path("policy.toml"))
 
 
 def test_a_missing_policy_file_names_the_file_and_the_fix(tmp_path):

@@ -4,17 +4,13 @@ and renders in a real browser; failures carry their evidence; the gate summary s
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
 from reactor_harness.report.gate import gate_summary
 from reactor_harness.report.matrix import CheckTally, format_bytes, matrix_rows, render_matrix
 from reactor_harness.report.results import AreaResult, ReportError, merge_results, results_in
+from report_browser import MatrixReader, chromium, chromium_run
 
 # -- the library ----------------------------------------------------------------------------------
 
@@ -182,39 +178,6 @@ def finished_run(fake_suite):
     return fake_suite.path / "reports"
 
 
-class MatrixReader(HTMLParser):
-    """The rows of the report's matrix as a browser rendered them: (image, platform, [cell texts])."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[tuple[str, str, list[str]]] = []
-        self.result_rows = 0
-        self._in_matrix = False
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "table" and attributes.get("id") == "reactor-matrix":
-            self._in_matrix = True
-        elif tag == "tbody" and "results-table-row" in (attributes.get("class") or ""):
-            self.result_rows += 1
-        elif self._in_matrix and tag == "tr" and "data-image" in attributes:
-            self.rows.append((attributes["data-image"] or "", attributes["data-platform"] or "", []))
-        elif self._in_matrix and tag in {"td", "th"} and self.rows:
-            self._cell = []
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-    def handle_endtag(self, tag):
-        if tag in {"td", "th"} and self._cell is not None:
-            self.rows[-1][2].append(" ".join(" ".join(self._cell).split()))
-            self._cell = None
-        elif tag == "table":
-            self._in_matrix = False
-
-
 def test_every_run_writes_the_report_the_junit_and_the_gate_summary(finished_run):
     """A plain `pytest -n 2` leaves report.html (matrix first), junit.xml (targets as properties), summary.json."""
     html = (finished_run / "report.html").read_text(encoding="utf-8")
@@ -238,36 +201,11 @@ def test_a_failure_carries_its_areas_evidence(finished_run):
     assert "RUN apt-get install git docker-cli" in html
 
 
-def _chromium() -> str:
-    # Debian's chromium; GitHub's Ubuntu runners have Google Chrome, which takes the same flags.
-    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if found is None:
-        message = "no chromium on PATH: install Debian's chromium (./setup does)"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return found
-
-
-def _chromium_run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-    ]
-    return subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
-
-
 def test_the_matrix_renders_in_a_browser(finished_run, tmp_path, harness_settings):
-    """Headless Chromium shows one matrix row per image × platform with the right results (screenshot kept)."""
-    browser = _chromium()
+    """Headless Chromium shows one matrix row per image × platform with the right results, and a screenshot."""
+    browser = chromium(harness_settings)
     page = (finished_run / "report.html").as_uri()
-    dom = _chromium_run(browser, tmp_path / "profile", "--dump-dom", page)
+    dom = chromium_run(browser, tmp_path / "profile", "--dump-dom", page)
     assert dom.returncode == 0, dom.stderr[-2000:]
     reader = MatrixReader()
     reader.feed(dom.stdout)
@@ -288,9 +226,9 @@ def test_the_matrix_renders_in_a_browser(finished_run, tmp_path, harness_setting
     assert arm64[6] == "3 passed · 1 failed test_sizes.py::test_image_fits_its_budget[tiny-linux/arm64]"
     assert reader.result_rows >= 9, "pytest-html's own results table did not render (its script failed?)"
 
-    screenshot = harness_settings.reports_dir / "screenshots" / "report-matrix.png"
+    screenshot = tmp_path / "screenshots" / "report-matrix.png"
     screenshot.parent.mkdir(parents=True, exist_ok=True)
-    shot = _chromium_run(browser, tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1400,900", page)
+    shot = chromium_run(browser, tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1400,900", page)
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert screenshot.stat().st_size > 10_000, "the screenshot is (nearly) empty"
 
@@ -349,3 +287,62 @@ def test_results_reach_the_controller_the_same_way_with_and_without_xdist(pytest
             ["tiny", "linux/arm64", "sizes", {"compressed_bytes": 7}],
         ]
     )
+
+
+def test_a_target_with_a_skipped_check_is_not_clean_and_its_summary_cannot_pass():
+    """A skipped check (the vulnerability gate without a DB, say) is not a pass: the row is not ok and the
+    gate summary does not pass; a check that does not apply (not_applicable) does not block."""
+    skipped = CheckTally()
+    skipped.add("passed", "test_a")
+    skipped.add("skipped", "test_no_unaccepted_high_or_critical_vulnerability")
+    rows = matrix_rows({}, {("base", "linux/amd64"): skipped})
+    assert not rows[0].ok
+    assert not gate_summary(rows, exit_status=0, run_id="r")["passed"]
+    not_applying = CheckTally()
+    not_applying.add("passed", "test_a")
+    not_applying.add("not_applicable", "test_dlv_stops_at_a_breakpoint")
+    assert matrix_rows({}, {("go", "linux/arm64"): not_applying})[0].ok
+
+
+def test_a_not_applicable_skip_is_told_from_a_real_one(tmp_path):
+    """The report reads the reason's prefix that plugin.outcomes.not_applicable puts on the skip."""
+    from types import SimpleNamespace
+
+    from reactor_harness.plugin.outcomes import NOT_APPLICABLE, is_not_applicable
+
+    applies_not = SimpleNamespace(longrepr=("t.py", 3, f"Skipped: {NOT_APPLICABLE}no Debian pin of its own"))
+    gap = SimpleNamespace(longrepr=("t.py", 3, "Skipped: no Trivy vulnerability DB"))
+    assert is_not_applicable(applies_not)
+    assert not is_not_applicable(gap)
+
+
+def test_the_header_never_calls_a_target_clean_when_an_area_did_not_run():
+    """No vulnerability DB, a skipped area, a failed build: each target says what was not checked, none is clean."""
+    results = {
+        ("base", "linux/amd64"): {
+            "build": {"status": "passed"},
+            "sizes": {"status": "passed", "compressed_bytes": 1, "budget_bytes": 2},
+            "security": {
+                "status": "passed",
+                "secrets": 0,
+                "misconfigurations": 0,
+                "vulnerabilities_not_run": "no vulnerability DB",
+            },
+        },
+        ("base", "linux/arm64"): {"build": {"status": "skipped", "reason": "no binfmt handler qemu-aarch64"}},
+        ("go", "linux/amd64"): {"build": {"status": "failed"}},
+    }
+    tallies = {key: CheckTally(passed=1) for key in results}
+    rows = matrix_rows(results, tallies, ["base", "go"])
+    assert [row.clean for row in rows] == [False, False, False]
+    assert rows[0].unchecked == ["vulnerabilities (no vulnerability DB)"]
+    assert rows[1].unchecked[0] == "build (no binfmt handler qemu-aarch64)"
+    assert rows[2].unchecked == ["every area (the build failed)"]
+    html = render_matrix(rows, exit_status=1)
+    assert "0 of 3 targets clean" in html
+    assert "not checked on base linux/amd64: vulnerabilities (no vulnerability DB)" in html
+    assert 'not run</div><div class="detail">no vulnerability DB' in html
+    summary = gate_summary(rows, 1, "run", commit="abc123")
+    assert summary["commit"] == "abc123"
+    assert summary["targets"][0]["not_checked"] == ["vulnerabilities (no vulnerability DB)"]
+    assert summary["vulnerability_db"] == {"available": False, "detail": "no image was scanned in this run"}

@@ -11,11 +11,13 @@ from trivydb import write_trivy_db
 NEEDS_DB = """
 from reactor_harness.plugin.security import skip_unless_vulnerability_db
 
+MAX_AGE_HOURS = 48  # the policy file's default (this tiny suite has no images/policy.toml)
+
 def test_needs_the_db(vulnerability_db, security_settings):
-    skip_unless_vulnerability_db(vulnerability_db, security_settings)
+    skip_unless_vulnerability_db(vulnerability_db, security_settings, MAX_AGE_HOURS)
 
 def test_needs_it_too(vulnerability_db, security_settings):
-    skip_unless_vulnerability_db(vulnerability_db, security_settings)
+    skip_unless_vulnerability_db(vulnerability_db, security_settings, MAX_AGE_HOURS)
 """
 
 
@@ -95,6 +97,19 @@ def test_a_cached_db_is_used(suite):
     result = run(suite, "--require-vuln-db")
     result.assert_outcomes(passed=2)
     assert downloads(suite) == 0
+
+
+@pytest.mark.parametrize("refresh", ["--skip-vuln-db-update", "failing-download"])
+def test_a_db_past_the_policys_max_age_fails_require_vuln_db_naming_its_age(suite, refresh):
+    """A months-old DB (a restored CI cache whose refresh failed) does not satisfy --require-vuln-db."""
+    import datetime as dt
+
+    write_trivy_db(suite.path / ".cache" / "trivy", [], now=dt.datetime.now(dt.UTC) - dt.timedelta(days=90))
+    options = ["--skip-vuln-db-update"] if refresh == "--skip-vuln-db-update" else []
+    result = run(suite, "--require-vuln-db", *options)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*the vulnerability DB is too old: *, 21?? h old; the policy allows 48 h*"])
+    run(suite, *options).assert_outcomes(passed=2)  # without --require-vuln-db the old DB is still used
 
 
 def test_skip_vuln_db_update_never_downloads(suite):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from reactor_harness.checks.security.accepted import (
 )
 from reactor_harness.checks.security.findings import parse_report
 from reactor_harness.checks.security.gate import (
+    BlindScanError,
     ParentLayers,
     blocking_misconfigurations,
     blocking_secrets,
@@ -140,6 +142,29 @@ def test_high_and_critical_block_fixed_or_not_and_ignore_unfixed_drops_the_unfix
         ("CVE-2099-10002", "CRITICAL"),
     }  # the MEDIUM one on left-pad does not block
     assert {v.id for v in blocking_vulnerabilities(report, severities=GATED, ignore_unfixed=True)} == {"CVE-2099-10001"}
+
+
+@pytest.mark.parametrize("drop", ["os", "packages", "results"])
+def test_a_scan_that_saw_no_os_or_no_package_fails_closed(tmp_path, drop):
+    """Zero findings from a scan that detected no OS family or no OS package is not a pass: the gate errors."""
+    raw = json.loads((FIXTURES / "image-base-clean.json").read_text(encoding="utf-8"))
+    if drop == "os":
+        raw["Metadata"].pop("OS")
+    elif drop == "packages":
+        for result in raw["Results"]:
+            if result["Class"] == "os-pkgs":
+                result.pop("Packages")
+    else:
+        raw["Results"] = None
+    path = tmp_path / f"blind-{drop}.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(BlindScanError, match=r"detected, so zero vulnerabilities proves nothing") as raised:
+        blocking_vulnerabilities(parse_report(path), severities=GATED)
+    assert str(path) in str(raised.value)
+
+
+def test_a_clean_scan_that_saw_the_os_and_its_packages_passes():
+    assert blocking_vulnerabilities(parse_report(FIXTURES / "image-base-clean.json"), severities=GATED) == []
 
 
 def test_every_secret_blocks_and_only_high_or_critical_misconfigurations_do():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,16 @@ def test_summary_counts_findings_per_kind_and_severity():
     assert "vulnerabilities: 3 (CRITICAL 1, HIGH 1, MEDIUM 1)" in summary
     assert "secrets: 1 (CRITICAL 1)" in summary
     assert "misconfigurations: 3 (HIGH 2, LOW 1)" in summary
+
+
+@pytest.mark.parametrize("where", ["Vulnerabilities", "Misconfigurations"])
+def test_a_severity_outside_trivys_five_is_an_error(tmp_path, where):
+    """A severity the gate does not know (say `IMPORTANT`) would never be gated: the report is refused."""
+    raw = json.loads((FIXTURES / "image-base-vulns.json").read_text(encoding="utf-8"))
+    entry = next(result[where][0] for result in raw["Results"] if result.get(where))
+    entry["Severity"] = "IMPORTANT"
+    path = tmp_path / "unknown-severity.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    expected = r"Severity \W*IMPORTANT\W*, not one of Trivy\W*s UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL"
+    with pytest.raises(TrivyReportError, match=expected):
+        parse_report(path)

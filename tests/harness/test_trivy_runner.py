@@ -232,6 +232,18 @@ def test_a_stale_db_is_kept_when_refreshing_fails(tmp_path):
     assert status.available
     assert "stale since" in status.detail
     assert "refreshing failed: offline" in status.detail
+    assert status.age_hours == 400 * 24
+    assert "9600 h old" in status.detail
+    assert status.too_old(48)
+
+
+def test_a_fresh_db_is_within_the_max_age_and_says_its_age(tmp_path):
+    cache = tmp_path / "cache"
+    write_trivy_db(cache, [], now=NOW - dt.timedelta(hours=5))
+    status = ensure_vulnerability_db(trivy_running(tmp_path, "exit 9"), cache, allow_download=False, now=NOW)
+    assert status.age_hours == 5
+    assert status.detail.endswith(", 5 h old")
+    assert not status.too_old(48)
 
 
 def test_without_updates_a_missing_db_is_not_downloaded(tmp_path):

@@ -13,9 +13,9 @@ from registry_replay import RECORDINGS, ReplayFetcher, ReplayRunner, replay_regi
 from test_updates_outdated import LOCK, POLICY, REPOSITORY, TODAY, write_family
 
 from reactor_harness import cli
+from reactor_harness.core.commands import CommandResult
 from reactor_harness.family.discovery import Family
 from reactor_harness.updates.bump import Change, bump_image, selected
-from reactor_harness.updates.clients import ClientResult
 from reactor_harness.updates.collect import family_pins
 from reactor_harness.updates.model import LockError, RegistryError, UpdatesError
 from reactor_harness.updates.outdated import Registries, find_outdated
@@ -105,10 +105,10 @@ def test_a_checksum_that_cannot_be_computed_leaves_the_pin_alone_and_says_why(tm
     assert (images / "base" / "Dockerfile").read_bytes() == before
 
 
-def go_download(zip_path: Path) -> dict[str, ClientResult]:
+def go_download(zip_path: Path) -> dict[str, CommandResult]:
     return {
-        "env -json": ClientResult((), 0, json.dumps({"GOSUMDB": "sum.example", "GOFLAGS": ""}), ""),
-        "mod download": ClientResult((), 0, json.dumps({"Zip": str(zip_path), "Sum": "h1:x"}), ""),
+        "env -json": CommandResult((), 0, json.dumps({"GOSUMDB": "sum.example", "GOFLAGS": ""}), ""),
+        "mod download": CommandResult((), 0, json.dumps({"Zip": str(zip_path), "Sum": "h1:x"}), ""),
     }
 
 
@@ -138,7 +138,7 @@ def test_a_go_bump_without_the_checksum_database_is_refused(tmp_path):
     """GOSUMDB=off would hand over an unverified zip: the pin stays, and the summary says why."""
     images = write_family(tmp_path)
     overrides = go_download(tmp_path / "missing.zip")
-    overrides["env -json"] = ClientResult((), 0, json.dumps({"GOSUMDB": "off"}), "")
+    overrides["env -json"] = CommandResult((), 0, json.dumps({"GOSUMDB": "off"}), "")
     registries = replay_registries(runner=ReplayRunner(overrides))
     family = Family.discover(images)
     findings = find_outdated(family_pins(family, ["go"]), registries, POLICY, None, TODAY)
@@ -250,7 +250,7 @@ def test_release_links_come_from_what_the_registries_say(tmp_path):
             }
         ]
     }
-    runner = ReplayRunner({"pip install --dry-run": ClientResult((), 0, json.dumps(report), "")})
+    runner = ReplayRunner({"pip install --dry-run": CommandResult((), 0, json.dumps(report), "")})
     registries = replay_registries(runner=runner)
     links = registry_links(registries, POLICY)
     images = write_family(tmp_path)

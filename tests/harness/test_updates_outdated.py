@@ -11,9 +11,9 @@ import pytest
 from registry_replay import ReplayFetcher, ReplayRunner, replay_registries
 
 from reactor_harness import cli
+from reactor_harness.core.commands import CommandResult
 from reactor_harness.family.discovery import Family
 from reactor_harness.family.versions_table import family_rows
-from reactor_harness.updates.clients import ClientResult
 from reactor_harness.updates.collect import family_pins
 from reactor_harness.updates.model import Level, PinKind, RegistryError, UpdatesError
 from reactor_harness.updates.outdated import Registries, find_outdated
@@ -129,7 +129,7 @@ def test_npm_404_and_garbage_stay_with_their_pin(tmp_path):
 
 def test_garbage_from_the_python_index_and_go_stays_with_their_pin(tmp_path):
     """The index answering HTML, or go failing, makes just those pins unknown."""
-    runner = ReplayRunner({"golangci-lint": ClientResult((), 1, "", "go: reading list: 410 Gone")})
+    runner = ReplayRunner({"golangci-lint": CommandResult((), 1, "", "go: reading list: 410 Gone")})
     registries = replay_registries(runner=runner, fetcher=ReplayFetcher({"/ruff/": b"<html></html>"}))
     found = outdated(write_family(tmp_path), registries)
     assert found["ruff"].unknown == "the index's answer for ruff is not a JSON simple-API project page"
@@ -203,3 +203,16 @@ def test_a_scoped_npm_package_is_asked_for_by_its_escaped_name():
     versions = replay_registries(fetcher=fetcher).sources["npm"].versions("@eslint/js")
     assert "10.0.1" in versions
     assert fetcher.urls == ["http://npm.test/@eslint%2Fjs"]
+
+
+def test_the_policy_names_modules_whose_registry_lists_no_versions(tmp_path):
+    """[unlisted] maps a dep name to why its registry lists nothing; an entry without a reason is refused."""
+    from reactor_harness.updates.policy import UpdatePolicy
+
+    good = tmp_path / "good.toml"
+    good.write_text('[unlisted]\n"example.org/m" = "the proxy answers 403"\n', encoding="utf-8")
+    assert UpdatePolicy.load(good).unlisted == {"example.org/m": "the proxy answers 403"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[unlisted]\n"example.org/m" = ""\n', encoding="utf-8")
+    with pytest.raises(UpdatesError, match=r"\[unlisted\]: each entry must be"):
+        UpdatePolicy.load(bad)

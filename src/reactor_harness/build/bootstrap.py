@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from reactor_harness.core import environment as environment_variables
+from reactor_harness.core import host
+from reactor_harness.core.commands import CommandTimedOut, run_command
 from reactor_harness.core.engine import LABEL_HARNESS, BuildRequest, Engine
 from reactor_harness.core.environment import Environment
 from reactor_harness.core.errors import BootstrapError
 from reactor_harness.core.once import RunOnce
-from reactor_harness.core.platforms import Platform
+from reactor_harness.core.platforms import Platform, native_platform
 
 BOOTSTRAP_REPOSITORY = "reactor-bootstrap/debian"
 _DEBIAN_REFERENCE = re.compile(r"^(?:docker\.io/)?(?:library/)?debian:(?P<suite>[a-z]+)(?P<slim>-slim)?$")
@@ -129,7 +129,7 @@ def host_mirrors(apt_dir: Path = Path("/etc/apt"), environment: dict[str, str] |
 
 def mmdebstrap_command(reference: DebianReference, platform: Platform, output: Path, mirrors: Mirrors) -> list[str]:
     """The mmdebstrap command that writes a (slim) minbase rootfs tarball for the platform."""
-    command = ["mmdebstrap", "--variant=minbase", f"--architectures={platform.arch}", "--format=tar"]
+    command = [host.MMDEBSTRAP.program, "--variant=minbase", f"--architectures={platform.arch}", "--format=tar"]
     command += [f"--aptopt={option}" for option in CONTAINER_APT_OPTIONS]
     if reference.slim:
         command += [f"--dpkgopt={option}" for option in SLIM_DPKG_OPTIONS]
@@ -205,9 +205,11 @@ class OsImages:
         return recipe_digest(mmdebstrap_command(debian, platform, Path("rootfs.tar"), host_mirrors()))
 
     def bootstrap(self, debian: DebianReference, platform: Platform, tag: str) -> None:
-        if shutil.which("mmdebstrap") is None:
+        needed = host.BOOTSTRAP_TOOLS + (host.FOREIGN_BOOTSTRAP_TOOLS if platform != native_platform() else ())
+        absent = host.missing(needed)
+        if absent:
             raise BootstrapError(
-                "cannot bootstrap Debian: mmdebstrap is not installed (apt-get install mmdebstrap; ./setup does)"
+                f"cannot bootstrap Debian for {platform}: " + "; ".join(tool.missing_hint() for tool in absent)
             )
         self.work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.work_dir, prefix=f"rootfs-{platform.arch}-") as scratch:
@@ -217,11 +219,14 @@ class OsImages:
             self.log(
                 f"bootstrapping debian:{debian.suite}{'-slim' if debian.slim else ''} for {platform} with mmdebstrap"
             )
-            completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
-            if completed.returncode != 0:
+            try:
+                completed = run_command(command, timeout=1800)
+            except CommandTimedOut as error:
+                raise BootstrapError(f"mmdebstrap for {platform} did not finish: {error}") from error
+            if not completed.succeeded:
                 tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-30:])
                 raise BootstrapError(
-                    f"mmdebstrap failed for {platform} (exit {completed.returncode}); for a foreign architecture "
+                    f"mmdebstrap failed for {platform} (exit {completed.exit_status}); for a foreign architecture "
                     f"check the qemu binfmt handler (./setup installs it):\n{tail}"
                 )
             # FROM scratch + ADD with --platform records the right architecture (docker 20.10's

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reactor_harness.build.bootstrap import OsImages
+from reactor_harness.build.packages import diff_packages, installed_packages
 from reactor_harness.core.engine import LABEL_HARNESS, BuildRequest, Engine
 from reactor_harness.core.environment import Environment
 from reactor_harness.core.once import RunOnce
@@ -49,6 +50,8 @@ class BuildOutcome:
     blocked_by: str | None = None  # set when a parent did not build, so this one was not attempted
     error: str | None = None
     build_args: dict[str, str] = field(default_factory=dict)
+    # Debian packages changed against the previous build of this tag (PackageDiff.to_json), when there was one.
+    package_diff: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,6 +91,28 @@ def failing_step(log: str) -> str | None:
     return None
 
 
+_PROGRESS_WIDTH = 90
+
+
+def _clip(line: str, width: int) -> str:
+    flat = " ".join(line.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def progress_worthy(line: str, shown: set[str]) -> bool:
+    """Show each RUN step once when it starts, and errors; BuildKit repeats headers as output interleaves.
+
+    The full log (every line) is in the build's log file; the terminal gets a short trail.
+    """
+    header = _STEP_HEADER.match(line)
+    if header:
+        if header.group("id") in shown or " RUN " not in header.group("title"):
+            return False  # a repeat, or a quick step (FROM, COPY, WORKDIR, internal): the log has them
+        shown.add(header.group("id"))
+        return True
+    return bool(_STEP_ERROR.match(line))
+
+
 def is_step_line(line: str) -> bool:
     """A progress line worth showing while a long build runs: a step starting, finishing or failing."""
     return bool(_STEP_HEADER.match(line) or _STEP_ERROR.match(line) or re.match(r"^#\d+ DONE ", line))
@@ -101,6 +126,9 @@ class BuildSettings:
     ca_bundle: Path | None = None
     image_labels: Mapping[str, str] = field(default_factory=dict)  # extra labels on built images
     metadata_args: Mapping[str, str] = field(default_factory=dict)  # e.g. VCS_REF, passed if declared
+    rebuild: bool = False  # --rebuild: no build cache, so apt reads fresh indices and takes new revisions
+    # Labels for the short containers that list a build's packages (the run's, so leftovers are reaped).
+    probe_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class FamilyBuilder:
@@ -173,7 +201,11 @@ class FamilyBuilder:
             # would take a user's own container for a leftover of this run.
             labels={LABEL_HARNESS: "image", **self.settings.image_labels},
             secrets=secrets,
+            no_cache=self.settings.rebuild,
         )
+        previous = self.engine.inspect_image(tag)
+        previous_id = str(previous["Id"]) if previous and previous.get("Id") else None
+        before = self._packages(previous_id, platform) if previous_id else None
         self.settings.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.settings.log_dir / f"build-{image}-{platform.slug}.log"
         started = time.monotonic()
@@ -181,11 +213,13 @@ class FamilyBuilder:
         with log_path.open("w", encoding="utf-8") as log_file:
             log_file.write(f"# {' '.join(request_summary(request))}\n")
 
+            shown: set[str] = set()
+
             def on_line(line: str) -> None:
                 log_file.write(line + "\n")
                 log_file.flush()
-                if is_step_line(line):
-                    self.progress(f"{image} {platform}: {line}")
+                if is_step_line(line) and progress_worthy(line, shown):
+                    self.progress(f"{image} {platform}: {_clip(line, _PROGRESS_WIDTH)}")
 
             result = self.engine.build(request, on_line=on_line)
         duration = time.monotonic() - started
@@ -207,6 +241,13 @@ class FamilyBuilder:
             )
         details = self.engine.inspect_image(tag) or {}
         self.progress(f"{image} for {platform}: built in {duration:.0f}s")
+        package_diff = None
+        if previous_id and before is not None and details.get("Id") and details["Id"] != previous_id:
+            after = self._packages(str(details["Id"]), platform)
+            if after is not None:
+                diff = diff_packages(previous_id, before, after)
+                package_diff = diff.to_json()
+                self.progress(f"{image} for {platform}: Debian packages against the previous build {diff.counts()}")
         return BuildOutcome(
             image=image,
             platform=str(platform),
@@ -217,7 +258,11 @@ class FamilyBuilder:
             log_tail=tail,
             log_path=str(log_path),
             build_args=build_args,
+            package_diff=package_diff,
         )
+
+    def _packages(self, image_id: str, platform: Platform) -> dict[str, str] | None:
+        return installed_packages(self.engine, image_id, str(platform), self.settings.probe_labels)
 
 
 def request_summary(request: BuildRequest) -> list[str]:

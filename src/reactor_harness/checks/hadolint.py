@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reactor_harness.core.commands import CommandTimedOut, run_command
 from reactor_harness.core.errors import HarnessError
 
 CONFIG_NAME = ".hadolint.yaml"
@@ -89,17 +89,17 @@ def run(dockerfiles: Sequence[Path], config: Path, binary: Path | None = None) -
         *(str(path) for path in dockerfiles),
     )  # fmt: skip
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=_TIMEOUT_SECONDS, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
+        completed = run_command(command, timeout=_TIMEOUT_SECONDS)
+    except CommandTimedOut as error:
         raise HadolintError(f"hadolint could not run ({' '.join(command)}): {error}") from error
-    if completed.returncode != 0:
+    if not completed.succeeded:
         raise HadolintError(
-            f"hadolint exited {completed.returncode} ({' '.join(command)}): "
+            f"hadolint exited {completed.exit_status} ({' '.join(command)}): "
             f"{completed.stderr.strip() or completed.stdout.strip()}"
         )
     return HadolintRun(
         command=command,
-        exit_code=completed.returncode,
+        exit_code=completed.exit_status,
         stdout=completed.stdout,
         stderr=completed.stderr,
         findings=parse_findings(completed.stdout),

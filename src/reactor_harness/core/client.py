@@ -7,12 +7,12 @@ probed once per `Engine`; `core.engine` re-exports `Client` and `find_client`.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from reactor_harness.core import environment
+from reactor_harness.core.commands import CommandResult, CommandTimedOut, run_command
 from reactor_harness.core.errors import EngineUnavailable
 
 CLIENT_OVERRIDE_ENV = environment.DOCKER_CLIENT
@@ -28,10 +28,10 @@ class Client:
     build_mode: str  # "buildx" (docker buildx build --load) or "integrated" (DOCKER_BUILDKIT=1)
 
 
-def _probe(argv: Sequence[str], timeout: float = 20.0) -> subprocess.CompletedProcess[str] | None:
+def _probe(argv: Sequence[str], timeout: float = 20.0) -> CommandResult | None:
     try:
-        return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        return run_command(argv, timeout=timeout)
+    except CommandTimedOut:
         return None
 
 
@@ -57,7 +57,7 @@ def find_client(candidates: Iterable[str] | None = None) -> Client:
             continue
         version = version_run.stdout.strip().splitlines()[0]
         buildx = _probe([candidate, "buildx", "version"])
-        if buildx is not None and buildx.returncode == 0:
+        if buildx is not None and buildx.succeeded:
             return Client(path=candidate, version=version, build_mode="buildx")
         major = _major(version)
         if major is not None and major < 23:

@@ -8,14 +8,10 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from testinfra.backend.base import BaseBackend
-from testinfra.backend.base import CommandResult as TestinfraResult
-from testinfra.host import Host
-
-from reactor_harness.core.engine import LABEL_HARNESS, LABEL_PID, LABEL_RUN, CommandResult, Engine
+from reactor_harness.core.engine import LABEL_HARNESS, LABEL_PID, LABEL_RUN, CommandResult
 from reactor_harness.core.errors import WaitTimeout
+from reactor_harness.core.protocols import ContainerEngine
 
 USER = "claude"
 
@@ -40,7 +36,7 @@ def wait_until(
 class Container:
     """A running container of one image × platform, reached through the engine seam."""
 
-    engine: Engine
+    engine: ContainerEngine
     id: str
     image: str
     platform: str
@@ -135,7 +131,7 @@ _HAND_OVER = (
 )
 
 
-def hand_over_tool_caches(engine: Engine, container_id: str, caches: Sequence[ToolCache]) -> None:
+def hand_over_tool_caches(engine: ContainerEngine, container_id: str, caches: Sequence[ToolCache]) -> None:
     """Give each mounted cache (and the folders the mount created in the owner's home) to its owner."""
     for cache in caches:
         result = engine.exec(container_id, ["sh", "-c", _HAND_OVER, "sh", cache.owner, cache.target], user="root")
@@ -144,7 +140,7 @@ def hand_over_tool_caches(engine: Engine, container_id: str, caches: Sequence[To
 
 
 def start_container(
-    engine: Engine,
+    engine: ContainerEngine,
     tag: str,
     platform: str,
     labels: Mapping[str, str],
@@ -190,7 +186,7 @@ def _process_alive(pid_text: str) -> bool:
     return True
 
 
-def reap_leftovers(engine: Engine, current_run: str) -> list[str]:
+def reap_leftovers(engine: ContainerEngine, current_run: str) -> list[str]:
     """Remove containers of earlier runs whose pytest process is gone; the ids removed."""
     stale = [
         entry["id"]
@@ -201,7 +197,7 @@ def reap_leftovers(engine: Engine, current_run: str) -> list[str]:
     return stale
 
 
-def remove_run_containers(engine: Engine, run_id: str) -> list[str]:
+def remove_run_containers(engine: ContainerEngine, run_id: str) -> list[str]:
     ids = [
         entry["id"]
         for entry in engine.containers_with_label(f"{LABEL_RUN}={run_id}")
@@ -209,27 +205,3 @@ def remove_run_containers(engine: Engine, run_id: str) -> list[str]:
     ]
     engine.remove_containers(ids)
     return ids
-
-
-class EngineBackend(BaseBackend):  # type: ignore[misc]
-    """A testinfra backend that runs commands in a container through the harness's engine seam."""
-
-    NAME = "docker"  # testinfra modules treat it as a docker container, which it is
-
-    def __init__(self, container: Container, user: str | None = USER, **kwargs: Any) -> None:
-        self.container = container
-        self.user = user
-        super().__init__(container.id, **kwargs)
-
-    def run(self, command: str, *args: str, **kwargs: Any) -> TestinfraResult:
-        script = self.get_command(command, *args)
-        result = self.container.exec(["/bin/sh", "-c", script], user=self.user)
-        return self.result(result.exit_status, self.encode(script), result.stdout, result.stderr)
-
-
-def host_for(container: Container, user: str | None = USER) -> Host:
-    """A testinfra Host on the container (commands run as `user`)."""
-    backend = EngineBackend(container, user=user)
-    host = Host(backend)
-    backend.set_host(host)
-    return host

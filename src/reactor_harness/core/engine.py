@@ -1,27 +1,33 @@
-"""The one seam through which the harness talks to the container engine.
+"""The one seam through which the harness talks to the container engine (`protocols.EngineSeam`).
 
-Every engine call (build, run, exec, inspect, save, remove) goes through `Engine.call`, which runs the
-docker CLI and returns a `CommandResult` carrying the command, exit status and output. The CLI (not the
-SDK) is the seam because BuildKit builds need it: Debian's docker 20.10 client builds with
-`DOCKER_BUILDKIT=1`, a modern client through `docker buildx build --load`.
+Exec, containers, inspect, image save as a stream, label-based cleanup and registry push go through
+the Docker SDK (`core.sdk`: straight to the engine's socket, no process per call). The docker CLI is
+used only where the SDK cannot do the job: BuildKit builds with secrets and `--platform` (the SDK's
+build is the legacy builder on this 20.10 engine) and the commands a person types on a terminal
+(`docker run -it`, `docker exec -it`), which the entry-mode tests run on a pseudo-terminal. Both
+return the seam's typed `CommandResult`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from reactor_harness.core.client import CLIENT_OVERRIDE_ENV, SETUP_HINT, Client, find_client
+from reactor_harness.core.commands import (
+    CommandResult,
+    CommandTimedOut,
+    assert_failed,
+    assert_succeeded,
+    run_command,
+)
 from reactor_harness.core.errors import EngineCommandError, EngineUnavailable
+from reactor_harness.core.protocols import BuildRequest
+from reactor_harness.core.sdk import SdkEngine
 
-# The client discovery lives in core/client.py; these names stay importable from the engine seam.
+# Client discovery lives in core/client.py, results in core/commands.py; these names stay importable here.
 __all__ = [
     "CLIENT_OVERRIDE_ENV",
     "LABEL_HARNESS",
@@ -42,173 +48,85 @@ LABEL_HARNESS = "org.reactor.harness"
 LABEL_RUN = "org.reactor.harness.run"
 LABEL_PID = "org.reactor.harness.pid"
 
-_OUTPUT_TAIL = 4000
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """The outcome of one engine command: what ran, how it exited, what it printed."""
-
-    command: tuple[str, ...]
-    exit_status: int
-    stdout: str
-    stderr: str
-    duration: float = 0.0
-
-    @property
-    def succeeded(self) -> bool:
-        return self.exit_status == 0
-
-    def describe(self, tail: int = _OUTPUT_TAIL) -> str:
-        """The whole result as text for an assertion message (long output keeps its tail)."""
-        return (
-            f"command: {' '.join(self.command)}\n"
-            f"exit status: {self.exit_status} ({self.duration:.1f}s)\n"
-            f"--- stdout ---\n{_tail(self.stdout, tail)}\n"
-            f"--- stderr ---\n{_tail(self.stderr, tail)}"
-        )
-
-
-def _tail(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text.rstrip("\n")
-    return "[... " + str(len(text) - limit) + " characters cut ...]\n" + text[-limit:].rstrip("\n")
-
-
-def assert_succeeded(result: CommandResult, what: str = "") -> None:
-    """Fail the test with the whole result unless the command exited 0."""
-    __tracebackhide__ = True
-    if not result.succeeded:
-        raise AssertionError(f"{what + ': ' if what else ''}command failed\n{result.describe()}")
-
-
-def assert_failed(result: CommandResult, what: str = "") -> None:
-    """Fail the test with the whole result unless the command exited non-zero."""
-    __tracebackhide__ = True
-    if result.succeeded:
-        raise AssertionError(
-            f"{what + ': ' if what else ''}command was expected to fail but exited 0\n{result.describe()}"
-        )
-
-
-@dataclass(frozen=True)
-class BuildRequest:
-    """Everything one `docker build` needs."""
-
-    dockerfile: Path
-    context: Path
-    tag: str
-    platform: str
-    build_args: Mapping[str, str] = field(default_factory=dict)
-    labels: Mapping[str, str] = field(default_factory=dict)
-    secrets: Mapping[str, Path] = field(default_factory=dict)
-    network: str = "host"
-    target: str | None = None
-
 
 class Engine:
-    """The docker engine, reached through one client binary."""
+    """The docker engine: the SDK for containers and images, the CLI for BuildKit builds and terminals."""
 
-    def __init__(self, client: Client, environment: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, client: Client, environment: Mapping[str, str] | None = None, sdk_host: str | None = None
+    ) -> None:
         self.client = client
         self._environment = dict(os.environ if environment is None else environment)
         if client.build_mode == "integrated":
             self._environment["DOCKER_BUILDKIT"] = "1"
+        sdk_environment = dict(self._environment)
+        if sdk_host and not sdk_environment.get("DOCKER_HOST"):
+            sdk_environment["DOCKER_HOST"] = sdk_host
+        self.sdk = SdkEngine(sdk_environment)
 
     @classmethod
     def connect(cls) -> Engine:
-        """Find a client and make sure the engine answers; EngineUnavailable otherwise."""
-        engine = cls(find_client())
+        """Find a client and make sure the engine answers; EngineUnavailable otherwise.
+
+        The SDK reads DOCKER_HOST but not the CLI's contexts: without DOCKER_HOST it is pointed at the
+        endpoint of the CLI's current context, so both halves of the seam reach the same engine.
+        """
+        client = find_client()
+        engine = cls(client, sdk_host=cls._context_endpoint(client))
         engine.ping()
         return engine
 
-    # -- the seam ---------------------------------------------------------------------------------
-    def call(
+    @staticmethod
+    def _context_endpoint(client: Client) -> str | None:
+        try:
+            result = run_command(
+                (client.path, "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"), timeout=30
+            )
+        except CommandTimedOut:
+            return None
+        endpoint = result.stdout.strip()
+        return endpoint if result.succeeded and "://" in endpoint else None
+
+    # -- the CLI half -----------------------------------------------------------------------------
+    def _cli(
         self,
         *args: str,
-        input_bytes: bytes | None = None,
         timeout: float | None = 600.0,
         check: bool = False,
         on_line: Callable[[str], None] | None = None,
     ) -> CommandResult:
-        """Run one docker CLI command. With on_line, stream combined output line by line to it."""
-        command = (self.client.path, *args)
-        started = time.monotonic()
-        if on_line is None:
-            try:
-                completed = subprocess.run(
-                    command,
-                    input=input_bytes,
-                    capture_output=True,
-                    timeout=timeout,
-                    env=self._environment,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as error:
-                raise EngineCommandError(
-                    f"docker command timed out after {timeout}s: {' '.join(command)}",
-                    CommandResult(
-                        command, -1, _decode(error.stdout), _decode(error.stderr), time.monotonic() - started
-                    ),
-                ) from error
-            result = CommandResult(
-                command,
-                completed.returncode,
-                _decode(completed.stdout),
-                _decode(completed.stderr),
-                time.monotonic() - started,
+        """Run one docker CLI command through the command runner (only what the SDK cannot do)."""
+        try:
+            result = run_command(
+                (self.client.path, *args), environment=self._environment, timeout=timeout, on_line=on_line
             )
-        else:
-            result = self._call_streaming(command, on_line, timeout, started)
+        except CommandTimedOut as error:
+            raise EngineCommandError(
+                f"docker command timed out after {timeout}s\n{error.result.describe()}", error.result
+            ) from error
         if check and not result.succeeded:
             raise EngineCommandError(f"docker command failed (exit {result.exit_status})\n{result.describe()}", result)
         return result
 
-    def _call_streaming(
-        self, command: tuple[str, ...], on_line: Callable[[str], None], timeout: float | None, started: float
-    ) -> CommandResult:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=self._environment,
-            text=True,
-            errors="replace",
-        )
-        timer = threading.Timer(timeout, process.kill) if timeout else None
-        if timer:
-            timer.start()
-        lines: list[str] = []
-        try:
-            assert process.stdout is not None
-            for line in process.stdout:
-                lines.append(line)
-                on_line(line.rstrip("\n"))
-            exit_status = process.wait()
-        finally:
-            if timer:
-                timer.cancel()
-        output = "".join(lines)
-        if timer is not None and exit_status < 0 and time.monotonic() - started >= (timeout or 0):
-            output += f"\n[harness] killed after the {timeout}s deadline\n"
-        return CommandResult(command, exit_status, output, "", time.monotonic() - started)
-
-    # -- engine-level operations ------------------------------------------------------------------
     def ping(self) -> str:
-        """The server version; EngineUnavailable with the client's words if nothing answers."""
-        result = self.call("version", "--format", "{{.Server.Version}}", timeout=30)
-        if not result.succeeded or not result.stdout.strip():
-            reason = (result.stderr or result.stdout).strip().splitlines()
+        """The server version; EngineUnavailable with the engine's words if nothing answers."""
+        try:
+            return self.sdk.server_version()
+        except EngineUnavailable:
+            raise
+        except Exception as error:
+            words = str(error).strip().splitlines()
             raise EngineUnavailable(
-                f"no container engine answers ({reason[-1] if reason else 'no output'}); {SETUP_HINT}"
-            )
-        return result.stdout.strip()
+                f"no container engine answers ({words[-1] if words else type(error).__name__}); {SETUP_HINT}"
+            ) from error
 
     def build(self, request: BuildRequest, on_line: Callable[[str], None] | None = None) -> CommandResult:
+        """A BuildKit build through the CLI (secrets and --platform need it on a 20.10 engine)."""
         args: list[str] = ["buildx", "build", "--load"] if self.client.build_mode == "buildx" else ["build"]
         args += ["--progress", "plain", "--platform", request.platform, "--network", request.network]
         args += ["-f", str(request.dockerfile), "-t", request.tag]
+        if request.no_cache:
+            args.append("--no-cache")
         for key, value in sorted(request.build_args.items()):
             args += ["--build-arg", f"{key}={value}"]
         for key, value in sorted(request.labels.items()):
@@ -218,62 +136,7 @@ class Engine:
         if request.target:
             args += ["--target", request.target]
         args.append(str(request.context))
-        return self.call(*args, timeout=None, on_line=on_line)
-
-    def inspect_image(self, reference: str) -> dict[str, Any] | None:
-        """`docker image inspect` as a dict, or None if there is no such image."""
-        result = self.call("image", "inspect", reference, timeout=60)
-        if not result.succeeded:
-            return None
-        parsed = json.loads(result.stdout)
-        return parsed[0] if parsed else None
-
-    def tag(self, source: str, target: str) -> None:
-        self.call("tag", source, target, check=True, timeout=60)
-
-    def pull(self, reference: str, platform: str, timeout: float = 120.0) -> CommandResult:
-        return self.call("pull", "--platform", platform, reference, timeout=timeout)
-
-    def save(self, reference: str, destination: Path) -> CommandResult:
-        return self.call("save", "-o", str(destination), reference, timeout=1800, check=True)
-
-    def load(self, archive: Path) -> CommandResult:
-        return self.call("load", "-i", str(archive), timeout=1800, check=True)
-
-    def run_detached(
-        self,
-        image: str,
-        *,
-        platform: str,
-        labels: Mapping[str, str],
-        network: str = "none",
-        environment: Mapping[str, str] | None = None,
-        volumes: Sequence[str] = (),
-        user: str | None = None,
-        command: Sequence[str] = (),
-        tty: bool = False,
-    ) -> str:
-        """Start a container in the background (with a pseudo-TTY if asked); its id."""
-        options = _run_options(platform, labels, network, environment, volumes, user)
-        result = self.call("run", "-d", *(["-t"] if tty else []), *options, image, *command, timeout=300, check=True)
-        return result.stdout.strip().splitlines()[-1]
-
-    def run_once(
-        self,
-        image: str,
-        command: Sequence[str],
-        *,
-        platform: str,
-        labels: Mapping[str, str],
-        network: str = "none",
-        environment: Mapping[str, str] | None = None,
-        volumes: Sequence[str] = (),
-        user: str | None = None,
-        timeout: float = 300.0,
-    ) -> CommandResult:
-        """Run a command in a fresh container and remove it; the command's result."""
-        options = _run_options(platform, labels, network, environment, volumes, user)
-        return self.call("run", "--rm", *options, image, *command, timeout=timeout)
+        return self._cli(*args, timeout=None, on_line=on_line)
 
     def terminal_run_command(
         self,
@@ -297,8 +160,93 @@ class Engine:
 
     @property
     def client_environment(self) -> dict[str, str]:
-        """The environment the docker CLI runs with (for commands run outside `call`, on a terminal)."""
+        """The environment the docker CLI runs with (for the terminal commands above)."""
         return dict(self._environment)
+
+    def socket_path(self) -> str | None:
+        """The engine's local unix socket (to mount into a container), or None if DOCKER_HOST is not one."""
+        host = self.sdk.docker_host
+        return host.removeprefix("unix://") if host.startswith("unix://") else None
+
+    # -- images (SDK) -----------------------------------------------------------------------------
+    def inspect_image(self, reference: str) -> dict[str, Any] | None:
+        """The image's inspect document (as `docker image inspect` prints it), or None if there is none."""
+        return self.sdk.inspect_image(reference)
+
+    def tag(self, source: str, target: str) -> None:
+        self.sdk.tag(source, target)
+
+    def pull(self, reference: str, platform: str, timeout: float = 120.0) -> CommandResult:
+        return self.sdk.pull(reference, platform, timeout)
+
+    def save_stream(self, references: Sequence[str]) -> Iterator[bytes]:
+        return self.sdk.save_stream(references)
+
+    def save(self, references: str | Sequence[str], destination: Path) -> None:
+        """Stream the images' tarball to destination (written under a temporary name, then renamed)."""
+        names = [references] if isinstance(references, str) else list(references)
+        partial = destination.with_name(destination.name + ".partial")
+        with partial.open("wb") as out:
+            for chunk in self.sdk.save_stream(names):
+                out.write(chunk)
+        partial.replace(destination)
+
+    def load(self, archive: Path) -> None:
+        self.sdk.load(archive)
+
+    def push(self, reference: str, timeout: float = 3600.0) -> None:
+        self.sdk.push(reference, timeout)
+
+    def remove_images(self, references: Sequence[str]) -> list[str]:
+        return self.sdk.remove_images(references)
+
+    def prune_dangling_images(self, label: str) -> list[str]:
+        return self.sdk.prune_dangling_images(label)
+
+    # -- containers (SDK) -------------------------------------------------------------------------
+    def run_detached(
+        self,
+        image: str,
+        *,
+        platform: str,
+        labels: Mapping[str, str],
+        network: str = "none",
+        environment: Mapping[str, str] | None = None,
+        volumes: Sequence[str] = (),
+        user: str | None = None,
+        command: Sequence[str] = (),
+        tty: bool = False,
+    ) -> str:
+        """Start a container in the background (with a pseudo-TTY if asked); its id."""
+        return self.sdk.create(
+            image, platform=platform, labels=labels, network=network, environment=environment,
+            volumes=volumes, user=user, command=command, tty=tty,
+        )  # fmt: skip
+
+    def run_once(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        platform: str,
+        labels: Mapping[str, str],
+        network: str = "none",
+        environment: Mapping[str, str] | None = None,
+        volumes: Sequence[str] = (),
+        user: str | None = None,
+        timeout: float = 300.0,
+    ) -> CommandResult:
+        """Run a command in a fresh container and remove it; the command's result. A container that cannot
+        start (no such user in the image, say) is a failed result with exit status 125, as `docker run` gives."""
+        shown = ("docker", "run", "--rm", *_run_options(platform, labels, network, environment, volumes, user))
+        try:
+            container_id = self.sdk.create(
+                image, platform=platform, labels=labels, network=network, environment=environment,
+                volumes=volumes, user=user, command=command, tty=False,
+            )  # fmt: skip
+        except EngineCommandError as error:
+            return CommandResult((*shown, image, *command), 125, "", str(error))
+        return self.sdk.wait_and_remove(container_id, (*shown, image, *command), timeout)
 
     def exec(
         self,
@@ -311,53 +259,35 @@ class Engine:
         input_bytes: bytes | None = None,
         timeout: float = 600.0,
     ) -> CommandResult:
-        args = ["exec"]
-        if input_bytes is not None:
-            args.append("-i")
-        if user:
-            args += ["--user", user]
-        if workdir:
-            args += ["--workdir", workdir]
+        """Run argv in a running container through the SDK; the result names the equivalent CLI line."""
+        shown = ["docker", "exec"] + (["-i"] if input_bytes is not None else [])
+        shown += ["--user", user] if user else []
+        shown += ["--workdir", workdir] if workdir else []
         for key, value in sorted((environment or {}).items()):
-            args += ["-e", f"{key}={value}"]
-        args.append(container)
-        return self.call(*args, *argv, input_bytes=input_bytes, timeout=timeout)
+            shown += ["-e", f"{key}={value}"]
+        return self.sdk.exec(
+            container, argv, (*shown, container, *argv), user=user, workdir=workdir,
+            environment=environment, input_bytes=input_bytes, timeout=timeout,
+        )  # fmt: skip
 
     def copy_into(self, container: str, source: Path, destination: str) -> None:
-        self.call("cp", str(source), f"{container}:{destination}", check=True, timeout=300)
+        self.sdk.copy_into(container, source, destination)
 
     def container_state(self, container: str) -> dict[str, Any] | None:
-        result = self.call("container", "inspect", "--format", "{{json .State}}", container, timeout=60)
-        if not result.succeeded:
-            return None
-        state: dict[str, Any] = json.loads(result.stdout)
-        return state
+        return self.sdk.container_state(container)
 
     def stop(self, container: str, timeout_seconds: int = 10) -> CommandResult:
-        return self.call("stop", "-t", str(timeout_seconds), container, timeout=timeout_seconds + 60)
+        return self.sdk.stop(container, timeout_seconds)
 
     def logs(self, container: str) -> CommandResult:
-        return self.call("logs", container, timeout=60)
+        return self.sdk.logs(container)
 
     def containers_with_label(self, label: str) -> list[dict[str, str]]:
         """Every container (running or not) carrying the label, with its labels."""
-        result = self.call("ps", "-a", "--filter", f"label={label}", "--format", "{{json .}}", timeout=60, check=True)
-        found: list[dict[str, str]] = []
-        for line in result.stdout.splitlines():
-            if not line.strip():
-                continue
-            entry = json.loads(line)
-            labels = dict(item.split("=", 1) for item in str(entry.get("Labels", "")).split(",") if "=" in item)
-            found.append({"id": str(entry["ID"]), **labels})
-        return found
+        return self.sdk.containers_with_label(label)
 
-    def remove_containers(self, ids: Sequence[str]) -> CommandResult | None:
-        if not ids:
-            return None
-        return self.call("rm", "-f", "-v", *ids, timeout=300)
-
-    def prune_dangling_images(self, label: str) -> CommandResult:
-        return self.call("image", "prune", "-f", "--filter", f"label={label}", timeout=600)
+    def remove_containers(self, ids: Sequence[str]) -> list[str]:
+        return self.sdk.remove_containers(ids)
 
 
 def _run_options(
@@ -368,7 +298,7 @@ def _run_options(
     volumes: Sequence[str],
     user: str | None,
 ) -> list[str]:
-    """The `docker run` options shared by detached and one-shot containers."""
+    """The `docker run` options shared by detached and one-shot containers (and the terminal command)."""
     options = ["--platform", platform, "--network", network]
     for key, value in sorted(labels.items()):
         options += ["--label", f"{key}={value}"]
@@ -379,11 +309,3 @@ def _run_options(
     if user:
         options += ["--user", user]
     return options
-
-
-def _decode(data: bytes | str | None) -> str:
-    if data is None:
-        return ""
-    if isinstance(data, str):
-        return data
-    return data.decode("utf-8", errors="replace")

@@ -6,6 +6,7 @@ import platform as _platform
 from dataclasses import dataclass
 from pathlib import Path
 
+from reactor_harness.core import host
 from reactor_harness.core.errors import PlatformError
 
 SUPPORTED = ("linux/amd64", "linux/arm64")
@@ -76,7 +77,7 @@ def why_unrunnable(target: Platform, native: Platform, binfmt_dir: Path = BINFMT
     if not handler.exists():
         return (
             f"{target} needs emulation on this {native} host but no binfmt handler {handler} is registered: "
-            "install qemu-user-static and binfmt-support (the setup script does) and mount binfmt_misc"
+            f"install {' and '.join(host.packages(host.EMULATION_TOOLS))} (the setup script does) and mount binfmt_misc"
         )
     try:
         lines = handler.read_text(encoding="utf-8").splitlines()

@@ -7,4 +7,4 @@ generated versions table (`versions_table`). It reads files only: no engine, no 
 from __future__ import annotations
 
 # The modules of this subpackage (import them by name; nothing is re-exported here).
-__all__ = ["discovery", "dockerfile", "pins", "policy", "versions_table"]
+__all__ = ["discovery", "dockerfile", "parity", "pins", "policy", "versions_table"]

@@ -29,17 +29,28 @@ class VersionProbe:
         return match.group(1) if match else None
 
 
-def debian_version_matches(installed: str, pinned: str) -> bool:
-    """A Debian version `installed` satisfies an upstream pin: `1:2.47.3-0+deb13u1` matches `1:2.47.3`.
+# What may follow a pinned `[epoch:]upstream` in an installed version: a Debian revision (`-1`, `-0+deb13u1`,
+# `-1+b4`; Debian policy: alphanumerics and `+.~`), or, for a native package (no revision), a stable update
+# (`+deb13u1`) and/or a binNMU (`+b1`). Anything else (`~rc1`, `+really2.40.0`, `+dfsg1`) is another upstream.
+_DEBIAN_REVISION = re.compile(r"-[0-9A-Za-z][0-9A-Za-z.+~]*")
+_NATIVE_UPDATE = re.compile(r"(\+deb\d+u\d+)?(\+b\d+)?")
 
-    The pin fixes epoch and upstream version; any Debian revision (security updates) is accepted. Native
-    packages have no revision (`20250419+deb13u1`), so a `+` suffix is accepted too.
+
+def debian_version_matches(installed: str, pinned: str) -> bool:
+    """A Debian version `installed` is the upstream version `pinned`: `1:2.47.3-0+deb13u1` matches `1:2.47.3`.
+
+    The pin fixes epoch and upstream version exactly; any Debian revision (security updates) is accepted,
+    and on a native package (no revision: `20250419+deb13u1`) a stable update or binNMU suffix. The
+    Dockerfiles' apt wildcard (`pkg=<pin>-*`, native `pkg=<pin>*`) could take more; this is the check.
     """
     if installed == pinned:
         return True
-    if not installed.startswith(pinned):
+    if not pinned or not installed.startswith(pinned):
         return False
-    return installed[len(pinned)] in "-+~"
+    rest = installed[len(pinned) :]
+    if ":" not in pinned and ":" in installed:
+        return False
+    return bool(_DEBIAN_REVISION.fullmatch(rest) or (rest and _NATIVE_UPDATE.fullmatch(rest)))
 
 
 def pin_reference(name: str) -> re.Pattern[str]:

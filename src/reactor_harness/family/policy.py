@@ -24,6 +24,10 @@ class PolicyError(HarnessError):
     """The policy file is missing or malformed."""
 
 
+# What the policy file's [security] vulnerability_db_max_age_hours defaults to when absent.
+DEFAULT_VULNERABILITY_DB_MAX_AGE_HOURS = 48.0
+
+
 @dataclass(frozen=True)
 class FamilyPolicy:
     """Every policy value of the family, as declared in images/policy.toml."""
@@ -39,6 +43,7 @@ class FamilyPolicy:
     waste_limit: int  # bytes
     large_file: int  # bytes
     gated_severities: tuple[str, ...]
+    vulnerability_db_max_age_hours: float = DEFAULT_VULNERABILITY_DB_MAX_AGE_HOURS
 
 
 def _table(data: Mapping[str, Any], key: str, path: Path) -> Mapping[str, Any]:
@@ -92,6 +97,11 @@ def parse_policy(text: str, path: Path) -> FamilyPolicy:
         waste_limit=int(_number(sizes, "waste_limit_mb", "sizes", path) * MB),
         large_file=int(_number(sizes, "large_file_mb", "sizes", path) * MB),
         gated_severities=tuple(str(severity) for severity in severities),
+        vulnerability_db_max_age_hours=(
+            _number(security, "vulnerability_db_max_age_hours", "security", path)
+            if "vulnerability_db_max_age_hours" in security
+            else DEFAULT_VULNERABILITY_DB_MAX_AGE_HOURS
+        ),
     )
 
 
@@ -126,6 +136,11 @@ def policy_table(policy: FamilyPolicy) -> str:
         ),
         ("files listed as large above", mb(policy.large_file), "`[sizes] large_file_mb`"),
         ("severities that fail the security gate", ", ".join(policy.gated_severities), "`[security]`"),
+        (
+            "oldest vulnerability DB `--require-vuln-db` accepts",
+            f"{policy.vulnerability_db_max_age_hours:g} h",
+            "`[security] vulnerability_db_max_age_hours`",
+        ),
     ]
     lines = ["| policy | value | in `images/policy.toml` |", "| --- | --- | --- |"]
     lines += [f"| {what} | {value} | {key} |" for what, value, key in rows]

@@ -19,6 +19,7 @@ pytest_plugins = [
     "reactor_harness.plugin.cleanup",  # the controller removes what the run started
     "reactor_harness.plugin.results",  # the results channel: areas' typed results reach the controller
     "reactor_harness.plugin.report",  # the image × platform matrix, evidence, the gate summary
+    "reactor_harness.plugin.build_failures",  # a failed build reported once, its other tests in one line
     "reactor_harness.plugin.sizes",  # the size area: fixtures and the size table
     "reactor_harness.plugin.security",  # the security area: Trivy, the DB, scans
 ]

@@ -6,21 +6,19 @@ its docstring says what overriding it does.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from testinfra.host import Host
 
 from reactor_harness.build.bootstrap import OsImages
 from reactor_harness.build.builder import BuildSettings, FamilyBuilder, save_image_archive
+from reactor_harness.build.packages import PackageDiff
 from reactor_harness.core.containers import (
     Container,
     ToolCache,
     hand_over_tool_caches,
-    host_for,
     mount_tool_caches,
     reap_leftovers,
     run_labels,
@@ -28,10 +26,13 @@ from reactor_harness.core.containers import (
 )
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import EngineUnavailable, HarnessError
+from reactor_harness.core.hosts import ImageHost, host_for
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import why_unrunnable
+from reactor_harness.core.revision import build_revision
 from reactor_harness.family.discovery import Family
 from reactor_harness.family.policy import FamilyPolicy, PolicyError, load_policy
+from reactor_harness.plugin.build_failures import build_failure
 from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.plugin.progress import progress_writer
 from reactor_harness.plugin.results import record_result
@@ -82,27 +83,22 @@ def _as_list(value: Any) -> list[str]:
     return [str(item) for item in value]
 
 
-def git_revision(root: Path) -> str:
-    """The checked-out commit (recorded in the images' VCS_REF label), or "unknown"."""
-    try:
-        completed = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return completed.stdout.strip() or "unknown"
-
-
 @pytest.fixture(scope="session")
 def family_builder(
     pytestconfig: pytest.Config, harness_settings: HarnessSettings, family: Family, engine: Engine, run_once: RunOnce
 ) -> FamilyBuilder:
     """Builds the family once per run. Override to build with other settings (e.g. no CA secret)."""
     progress = progress_writer(pytestconfig)
+    try:
+        revision = build_revision(harness_settings.root, harness_settings.strict)
+    except HarnessError as error:
+        pytest.fail(str(error), pytrace=False)
     settings = BuildSettings(
         log_dir=harness_settings.reports_dir / "build-logs",
         ca_bundle=harness_settings.ca_bundle,
-        metadata_args={"VCS_REF": git_revision(harness_settings.root)},
+        metadata_args={"VCS_REF": revision},
+        rebuild=harness_settings.rebuild,
+        probe_labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
     )
     os_images = OsImages(engine, harness_settings.reports_dir / "bootstrap", log=progress, once=run_once)
     return FamilyBuilder(family, engine, os_images, run_once, settings, harness_settings.native, progress)
@@ -115,6 +111,7 @@ def built_image(
     harness_settings: HarnessSettings,
     family: Family,
     family_builder: FamilyBuilder,
+    run_once: RunOnce,
 ) -> BuiltImage:
     """The target image built in this run (fails with the failing step and log tail if it did not build)."""
     reason = why_unrunnable(target.platform, harness_settings.native)
@@ -122,6 +119,7 @@ def built_image(
         skip_or_fail(harness_settings, reason)
     try:
         outcome = family_builder.build(target.image, target.platform)
+        failure = build_failure(request, target, outcome, family, run_once) if not outcome.succeeded else None
     except HarnessError as error:
         record_result(
             request.node,
@@ -138,16 +136,26 @@ def built_image(
                 "status": "passed" if outcome.succeeded else ("blocked" if outcome.blocked_by else "failed"),
                 "duration_seconds": outcome.duration_seconds,
                 "failed_step": outcome.failed_step,
+                "image_id": outcome.image_id,  # the gate summary ties its verdict to this image
+                "package_diff": outcome.package_diff,  # Debian packages changed against the previous build
                 "log_tail": outcome.log_tail,
                 "log_path": outcome.log_path,
+                **(failure.to_result() if failure else {}),
             },
         ),
     )
+    if outcome.package_diff is not None:
+        diff = PackageDiff.from_json(outcome.package_diff)
+        request.node.add_report_section(
+            "setup",
+            "Debian packages vs the previous build",
+            f"{diff.counts()} against {diff.previous_image}\n" + "\n".join(diff.lines()),
+        )
     if not outcome.succeeded:
         if outcome.blocked_by:
             pytest.skip(f"{target}: not built because its parent {outcome.blocked_by} failed to build")
-        request.node.add_report_section("setup", "build log tail", outcome.log_tail)
-        pytest.fail(outcome.failure_report(), pytrace=False)
+        assert failure is not None
+        failure.fail(request.node.nodeid, outcome)
     return BuiltImage(
         name=target.image,
         platform=target.platform,
@@ -192,12 +200,18 @@ def image_archive(built_image: BuiltImage, engine: Engine, run_once: RunOnce) ->
 
 
 @pytest.fixture
-def host(container: Container, family_policy: FamilyPolicy) -> Host:
+def host(container: Container, family_policy: FamilyPolicy) -> ImageHost:
     """A testinfra Host on the image's container, running commands as the policy's non-root user (claude)."""
     return host_for(container, user=family_policy.user)
 
 
 @pytest.fixture
-def root_host(container: Container) -> Host:
+def root_host(container: Container) -> ImageHost:
     """A testinfra Host on the image's container, running commands as root."""
     return host_for(container, user="root")
+
+
+@pytest.fixture
+def image_user_host(container: Container) -> ImageHost:
+    """A testinfra Host on the image's container, running commands as the image's own USER (no --user)."""
+    return host_for(container, user=None)

@@ -16,17 +16,19 @@ import pytest
 from pytest_html import extras  # type: ignore[import-untyped]
 
 from reactor_harness.core.errors import FamilyError
+from reactor_harness.core.revision import git_revision
 from reactor_harness.family.discovery import Family
+from reactor_harness.plugin.outcomes import is_not_applicable
 from reactor_harness.plugin.settings import SETTINGS_KEY, HarnessSettings
 from reactor_harness.plugin.workers import is_controller
 from reactor_harness.report.evidence import evidence_html
-from reactor_harness.report.gate import GATE_SUMMARY_FILE, gate_summary, write_gate_summary
-from reactor_harness.report.matrix import CheckTally, MatrixRow, matrix_rows, render_matrix
+from reactor_harness.report.gate import GATE_SUMMARY_FILE, gate_summary, vulnerability_db_used, write_gate_summary
+from reactor_harness.report.matrix import CheckTally, MatrixRow, gate_headline, matrix_rows, render_matrix
 from reactor_harness.report.results import AREAS, AreaResult, ReportError, merge_results, results_in
 
 IMAGE_PROPERTY = "reactor_image"
 PLATFORM_PROPERTY = "reactor_platform"
-_RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+_RANK = {"passed": 0, "not_applicable": 0, "skipped": 1, "failed": 2, "error": 3}
 _EVIDENCE_ATTACHED = pytest.StashKey[bool]()
 
 
@@ -68,7 +70,8 @@ def _areas_for(item: pytest.Item, areas: dict[str, dict[str, Any]]) -> list[str]
     """Which areas' evidence explains this failure: the test's own area, and a build that did not pass."""
     wanted: list[str] = []
     build = areas.get("build")
-    if build is not None and str(build.get("status")) != "passed":
+    # A failed build's evidence goes on the one test that reports it in full, not on every test of the target.
+    if build is not None and str(build.get("status")) != "passed" and build.get("evidence_on") in (None, item.nodeid):
         wanted.append("build")
     module_area = Path(str(item.fspath)).stem.removeprefix("test_")
     if module_area in AREAS and module_area in areas and module_area not in wanted:
@@ -122,6 +125,8 @@ class RunReport:
         self.outcomes: dict[str, tuple[tuple[str, str], str]] = {}
         self.results: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.rows: list[MatrixRow] = []
+        self.exit_status: int | None = None
+        self.skip_reasons: dict[tuple[tuple[str, str], str], str] = {}
 
     def pytest_reactor_area_result(self, config: pytest.Config, result: AreaResult) -> None:
         """Merge each area's result into its target's row."""
@@ -132,7 +137,9 @@ class RunReport:
         target = target_of(report)
         if target is None:
             return
-        if report.when == "call":
+        if report.skipped and is_not_applicable(report):
+            outcome = "not_applicable"
+        elif report.when == "call":
             outcome = "skipped" if report.skipped else ("failed" if report.failed else "passed")
         elif report.failed:
             outcome = "error"
@@ -140,9 +147,20 @@ class RunReport:
             outcome = "skipped"
         else:
             return
+        if report.skipped:
+            self._note_skip(report, target)
         previous = self.outcomes.get(report.nodeid)
         if previous is None or _RANK[outcome] > _RANK[previous[1]]:
             self.outcomes[report.nodeid] = (target, outcome)
+
+    def _note_skip(self, report: pytest.TestReport, target: tuple[str, str]) -> None:
+        """Remember why an area's test skipped, so its matrix cell says why the area did not run."""
+        longrepr = report.longrepr
+        reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        area = Path(report.nodeid.partition("::")[0]).stem.removeprefix("test_")
+        for name in {area, "build"} & set(AREAS):
+            self.skip_reasons.setdefault((target, name), reason)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -153,10 +171,21 @@ class RunReport:
         tallies: dict[tuple[str, str], CheckTally] = {}
         for nodeid, (target, outcome) in sorted(self.outcomes.items()):
             tallies.setdefault(target, CheckTally()).add(outcome, _short_name(nodeid))
+        for (target, area), reason in self.skip_reasons.items():
+            if target in tallies and area not in self.results.get(target, {}):
+                self.results.setdefault(target, {})[area] = {"status": "skipped", "reason": reason}
+        self.exit_status = int(exitstatus)
         self.rows = matrix_rows(self.results, tallies, _family_order(self.config))
         settings = _settings(self.config)
         run_id = settings.run_id if settings is not None else ""
-        write_gate_summary(reports_dir, gate_summary(self.rows, int(exitstatus), run_id))
+        summary = gate_summary(
+            self.rows,
+            int(exitstatus),
+            run_id,
+            commit=git_revision(settings.root) if settings is not None else None,
+            vulnerability_db=vulnerability_db_used(reports_dir),
+        )
+        write_gate_summary(reports_dir, summary)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report: Any) -> None:
@@ -172,8 +201,6 @@ class RunReport:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         reports_dir = _reports_dir(self.config)
         if reports_dir is not None and self.rows:
-            clean = sum(row.ok for row in self.rows)
-            terminalreporter.write_line(
-                f"reactor: {clean} of {len(self.rows)} image × platform targets clean; "
-                f"gate summary {reports_dir / GATE_SUMMARY_FILE}"
-            )
+            for line in gate_headline(self.rows, self.exit_status):
+                terminalreporter.write_line(f"reactor: {line}")
+            terminalreporter.write_line(f"reactor: gate summary {reports_dir / GATE_SUMMARY_FILE}")

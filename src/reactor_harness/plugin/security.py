@@ -22,6 +22,7 @@ from reactor_harness.checks.security.findings import Report, parse_report
 from reactor_harness.checks.security.gate import ParentLayers, inherited_layers, parent_image
 from reactor_harness.checks.security.scan import ImageScanRecord, scan_dockerfiles, scan_image_for_gate
 from reactor_harness.checks.security.stored import cached_scan, scan_key
+from reactor_harness.checks.security.summary import security_result_data, vulnerability_db_record
 from reactor_harness.checks.security.trivy import Trivy, TrivyNotFound, find_trivy
 from reactor_harness.checks.security.vulndb import (
     VulnerabilityDb,
@@ -35,6 +36,7 @@ from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import SUPPORTED, Platform, why_unrunnable
 from reactor_harness.family.discovery import Family
+from reactor_harness.family.policy import FamilyPolicy
 from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.plugin.results import record_result
 from reactor_harness.plugin.settings import SETTINGS_KEY, HarnessSettings, SecuritySettings
@@ -49,18 +51,31 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     except TrivyNotFound as error:
         return [f"security: {error}"]
     metadata = read_db_metadata(settings.cache_dir)
-    db = f"DB updated {metadata.updated_at:%Y-%m-%d}" if metadata and metadata.updated_at else "no DB cached"
+    if metadata and metadata.updated_at:
+        age = (dt.datetime.now(dt.UTC) - metadata.updated_at).total_seconds() / 3600
+        db = f"DB updated {metadata.updated_at:%Y-%m-%d %H:%M} UTC ({age:.0f} h old)"
+    else:
+        db = "no DB cached"
     return [f"security: Trivy {binary.version} ({binary.path}); {db} in {settings.cache_dir / 'db'}"]
 
 
-def skip_unless_vulnerability_db(db: VulnerabilityDb, settings: SecuritySettings) -> None:
-    """Skip a check that needs the real vulnerability DB when there is none; fail instead under --require-vuln-db.
+def skip_unless_vulnerability_db(db: VulnerabilityDb, settings: SecuritySettings, max_age_hours: float) -> None:
+    """Skip a check that needs the real vulnerability DB when there is none; fail instead under --require-vuln-db,
+    which also fails on a DB older than the policy's max age (a months-old DB restored from a cache is not
+    a gate).
 
     Strict mode alone does not turn this skip into a failure: a CI without internet access cannot have
     the DB, and the skip names exactly what is missing. --require-vuln-db is the switch for a CI that can.
     """
     __tracebackhide__ = True
     if db.available:
+        if settings.require_vulnerability_db and db.too_old(max_age_hours):
+            pytest.fail(
+                f"the vulnerability DB is too old: {db.detail}; the policy allows {max_age_hours:g} h "
+                "(images/policy.toml [security] vulnerability_db_max_age_hours). Refresh it (run without "
+                "--skip-vuln-db-update where Trivy can download it) [--require-vuln-db]",
+                pytrace=False,
+            )
         return
     if settings.require_vulnerability_db:
         pytest.fail(f"{db.detail} [--require-vuln-db: the vulnerability gate must run]", pytrace=False)
@@ -125,6 +140,9 @@ def vulnerability_db(
             "binary": str(trivy.binary.path),
             **trivy.version_info(security_settings.cache_dir),
             "db": status.detail,
+            "db_available": status.available,
+            "db_updated_at": status.updated_at,
+            "db_age_hours": status.age_hours,
         }
         (security_reports_dir / "trivy.json").write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
         return status
@@ -142,6 +160,7 @@ class SecurityScanner:
     reports_dir: Path
     run_once: RunOnce
     worker: str = "main"  # the xdist worker's id: each worker scans with a Trivy cache of its own
+    key_prefix: str = "trivy-scan"  # the once-per-run key; the generated-DB proof scans under its own
     results_cache: ResultCache | None = None  # scans kept across runs by image id and inputs (None: never)
 
     def scan(
@@ -177,7 +196,7 @@ class SecurityScanner:
             stem = f"{image}-{platform.slug}"
             return cached_scan(self.results_cache, key, scan_now, reports_dir=self.reports_dir, stem=stem).value
 
-        key = f"trivy-scan-{image}-{platform.slug}"
+        key = f"{self.key_prefix}-{image}-{platform.slug}"
         return self.run_once.get(key, produce, ImageScanRecord.to_json, ImageScanRecord.from_json)
 
 
@@ -198,8 +217,8 @@ def security_scanner(
         vulnerability_db,
         security_reports_dir,
         run_once,
-        harness_settings.worker,
-        results_cache,
+        worker=harness_settings.worker,
+        results_cache=results_cache,
     )
 
 
@@ -237,13 +256,40 @@ class SecurityScan:
     report: Report
 
 
-def _read_scan(record: ImageScanRecord) -> SecurityScan:
+def read_scan(record: ImageScanRecord) -> SecurityScan:
     return SecurityScan(record=record, report=parse_report(Path(record.report)))
+
+
+def _accepted_or_none(settings: SecuritySettings) -> IgnoreFile | None:
+    """The accepted risks for the result's record; None when unreadable (the accepted_risks fixture says why)."""
+    try:
+        return load_ignore_file(settings.ignorefile)
+    except (SecurityPolicyError, OSError):
+        return None
+
+
+def security_result(scan: SecurityScan, scanner: SecurityScanner, policy: FamilyPolicy, now: dt.datetime) -> AreaResult:
+    """The "security" area's result for the matrix and the gate summary, from the scan the gate's tests read."""
+    metadata = read_db_metadata(scanner.settings.cache_dir)
+    data = security_result_data(
+        scan.report,
+        vulnerability_db=vulnerability_db_record(scanner.vulnerability_db, metadata, now),
+        scanned_vulnerabilities=scan.record.vulnerability_db,
+        gated_severities=policy.gated_severities,
+        ignore_unfixed=scanner.settings.ignore_unfixed,
+        accepted_risks=_accepted_or_none(scanner.settings),
+    )
+    data["report"] = scan.record.report
+    data["cache"] = {"from_cache": scan.record.from_cache}  # True: Trivy's outputs came from the results cache
+    return AreaResult(scan.record.image, scan.record.platform, "security", data)
 
 
 @pytest.fixture
 def security_scan(
-    request: pytest.FixtureRequest, built_image: BuiltImage, security_scanner: SecurityScanner
+    request: pytest.FixtureRequest,
+    built_image: BuiltImage,
+    security_scanner: SecurityScanner,
+    family_policy: FamilyPolicy,
 ) -> SecurityScan:
     """The image's Trivy scan (vulnerabilities when the DB is there, secrets, image-config misconfigurations);
     the image archive is saved only when the scan is not in the results cache."""
@@ -254,21 +300,16 @@ def security_scan(
             lambda: Path(request.getfixturevalue("image_archive")),
             built_image.outcome.image_id,
         )
-        scan = _read_scan(record)
+        scan = read_scan(record)
     except HarnessError as error:
         pytest.fail(f"{built_image}: {error}", pytrace=False)
+    record_result(request.node, security_result(scan, security_scanner, family_policy, dt.datetime.now(dt.UTC)))
     origin = "from the results cache (scanned earlier" if record.from_cache else "scan took"
     request.node.add_report_section(
         "call",
         "trivy",
         f"{scan.report.summary()}\n{origin} {record.duration_seconds:.1f}s"
         f"{')' if record.from_cache else ''}; report {record.report}",
-    )
-    record_result(
-        request.node,
-        AreaResult(
-            built_image.name, str(built_image.platform), "security", {"cache": {"from_cache": record.from_cache}}
-        ),
     )
     return scan
 
@@ -319,7 +360,7 @@ def family_security_scans(
                     continue
                 archive = partial(save_image_archive, engine, run_once, name, platform, outcome.tag)
                 record = security_scanner.scan(name, platform, archive, outcome.image_id)
-                reports.append(_read_scan(record).report)
+                reports.append(read_scan(record).report)
             except HarnessError as error:
                 missing.append(f"{name} ({platform}): {error}")
     everything = set(names) >= set(family.images) and {str(p) for p in harness_settings.platforms} >= set(SUPPORTED)

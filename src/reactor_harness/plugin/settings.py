@@ -70,6 +70,7 @@ class HarnessSettings:
     worker: str  # the xdist worker's id, or "main"
     security: SecuritySettings
     sizes: SizeSettings
+    rebuild: bool = False  # --rebuild: no build cache, fresh package indices, a package diff per image
     cache: CacheSettings = field(default_factory=CacheSettings)
 
 
@@ -135,6 +136,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "reactor_reports_dir", "where build logs and reports are written (default: reports)", default="reports"
     )
     parser.addini("reactor_platforms", "default platforms, as for --platform (default: native)", default="")
+    group.addoption(
+        "--rebuild",
+        dest="reactor_rebuild",
+        action="store_true",
+        default=False,
+        help="build every requested image without the build cache, so apt reads fresh indices and Debian's "
+        "security revisions land; the report lists each image's Debian packages changed against its previous build",
+    )
 
     sizes = parser.getgroup("reactor-sizes", "Reactor image sizes")
     sizes.addoption(
@@ -291,6 +300,7 @@ def settings_from_config(config: pytest.Config, environment: Environment | None 
         worker=workers.worker_id(config) or "main",
         security=_security(config, environment),
         sizes=_sizes(config, images_dir),
+        rebuild=bool(config.getoption("reactor_rebuild")),
         cache=_cache(config, environment),
     )
 

@@ -38,10 +38,23 @@ from reactor_harness.report.results import AreaResult
 REPORT_NAME = "sizes.md"
 
 
-def sizes_result(row: SizeRow, sizes: ImageSizes | None = None) -> AreaResult:
-    """A measured size row as the "sizes" area's result (its keys are the ones the matrix reads), with how many
-    of its layers' facts came from the results cache."""
+def sizes_result(row: SizeRow, growth_limit: float | None = None, sizes: ImageSizes | None = None) -> AreaResult:
+    """A measured size row as the "sizes" area's result (its keys are the ones the matrix reads).
+
+    With the baseline known, the result also carries the baseline's sizes, the growth in percent, and the
+    status the size rules give it (over budget, or grown past growth_limit, fails). With the measurement
+    given, it says how many of its layers' facts came from the results cache.
+    """
     data = {key: value for key, value in row.to_json().items() if key not in {"image", "platform"}}
+    over_budget = row.compressed_bytes > row.budget_bytes
+    change = row.change()
+    grew_too_much = change is not None and growth_limit is not None and change.ratio > growth_limit
+    data["status"] = "failed" if over_budget or grew_too_much else "passed"
+    if row.baseline is not None:
+        data["baseline_compressed_bytes"] = row.baseline.compressed_bytes
+        data["baseline_uncompressed_bytes"] = row.baseline.uncompressed_bytes
+    if change is not None and row.baseline is not None and row.baseline.compressed_bytes:
+        data["growth_percent"] = round(change.ratio * 100, 2)
     if sizes is not None:
         data["cache"] = {
             "layers_from_cache": sizes.layers_from_cache,
@@ -50,6 +63,14 @@ def sizes_result(row: SizeRow, sizes: ImageSizes | None = None) -> AreaResult:
             "archive_saved": sizes.archive_saved,
         }
     return AreaResult(row.image, row.platform, "sizes", data)
+
+
+def _baseline_or_none(config: pytest.Config) -> SizeBaseline | None:
+    """The committed baseline for the result's growth figure; None if unusable (the baseline tests say why)."""
+    try:
+        return SizeBaseline.load(baseline_path(config), missing_ok=True)
+    except BaselineError:
+        return None
 
 
 def size_row_of(result: AreaResult) -> SizeRow:
@@ -229,5 +250,6 @@ def image_sizes(
     if problem is not None:
         pytest.fail(problem, pytrace=False)  # outside the except: the report shows the message alone
     request.node.add_report_section("setup", "image sizes", evidence(sizes, size_policy))
-    record_result(request.node, sizes_result(size_row(sizes, size_policy), sizes))
+    row = size_row(sizes, size_policy).with_baseline(_baseline_or_none(request.config))
+    record_result(request.node, sizes_result(row, size_policy.growth_limit, sizes))
     return sizes

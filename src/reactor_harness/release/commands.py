@@ -25,12 +25,11 @@ from reactor_harness.build.builder import local_tag
 from reactor_harness.core import environment
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import HarnessError
-from reactor_harness.core.platforms import native_platform, parse_platforms
+from reactor_harness.core.platforms import Platform, native_platform, parse_platforms
 from reactor_harness.family.discovery import Family
 from reactor_harness.release.promote import (
     GateRecord,
     Promotion,
-    gate_summary_for,
     good_builds,
     now_iso,
     promote_build,
@@ -41,6 +40,7 @@ from reactor_harness.release.promote import (
 )
 from reactor_harness.release.registry import Registry, Repository
 from reactor_harness.release.tags import LATEST, tags_for
+from reactor_harness.release.vouch import gate_summary_for, require_passed
 
 USERNAME_ENV = environment.REGISTRY_USERNAME
 PASSWORD_ENV = environment.REGISTRY_PASSWORD
@@ -132,10 +132,15 @@ def _publish(arguments: argparse.Namespace, out: TextIO) -> None:
     platforms = parse_platforms(arguments.platform, native_platform())
     repositories = _repositories(arguments)
     images = [repository.name.rsplit("/", 1)[-1] for repository in repositories]
-    # The whole gate summary is checked before anything is pushed.
-    summaries = {image: gate_summary_for(summary, image, platforms) for image in images}
-    registry = _registry(repositories[0].host)
+    require_passed(summary)  # before anything else: a failed run names no images worth inspecting
     engine = Engine.connect()
+    image_ids = {image: _local_image_ids(engine, image, platforms) for image in images}
+    # The whole gate summary is checked before anything is pushed: this commit, these images, a vulnerability DB.
+    summaries = {
+        image: gate_summary_for(summary, image, platforms, commit=arguments.sha, image_ids=image_ids[image])
+        for image in images
+    }
+    registry = _registry(repositories[0].host)
     published = []
     for image, repository in zip(images, repositories, strict=True):
         local_tags = {platform: local_tag(image, platform) for platform in platforms}
@@ -149,12 +154,26 @@ def _publish(arguments: argparse.Namespace, out: TextIO) -> None:
             created=now_iso(),
             run_url=arguments.run_url,
             summary=summaries[image],
+            image_ids=image_ids[image],
+            vulnerability_db=summaries[image]["vulnerability_db"],
         )
         record_gate(registry, repository.name, record)
         out.write(f"{repository}:{tags.build} {index.digest} (gate result recorded)\n")
         published.append((repository.name, index.digest))
     for channel in tags.channels:
         _report(promote_build(registry, dict(published), channel), out)
+
+
+def _local_image_ids(engine: Engine, image: str, platforms: Sequence[Platform]) -> dict[str, str]:
+    """The ID of each platform's local build of `image` (what the gate summary must name)."""
+    ids = {}
+    for platform in platforms:
+        details = engine.inspect_image(local_tag(image, platform))
+        if details is None or not details.get("Id"):
+            tag = local_tag(image, platform)
+            raise HarnessError(f"{tag} is not in this engine: load the gate's saved images first")
+        ids[str(platform)] = str(details["Id"])
+    return ids
 
 
 def _save(arguments: argparse.Namespace, out: TextIO) -> None:
@@ -165,7 +184,7 @@ def _save(arguments: argparse.Namespace, out: TextIO) -> None:
     missing = [reference for reference in references if engine.inspect_image(reference) is None]
     if missing:
         raise HarnessError(f"not built in this engine: {', '.join(missing)}; run the gate (pytest) first")
-    engine.call("save", "-o", arguments.output, *references, check=True, timeout=3600)
+    engine.save(references, Path(arguments.output))
     out.write(f"saved {len(references)} images to {arguments.output}\n")
 
 

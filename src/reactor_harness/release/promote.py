@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reactor_harness.core.engine import Engine
-from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.platforms import Platform
 from reactor_harness.release.registry import (
     DOCKER_LIST,
@@ -32,6 +31,7 @@ from reactor_harness.release.registry import (
     sha256_digest,
 )
 from reactor_harness.release.tags import TagSet, is_build_tag, is_valid_tag, platform_tag
+from reactor_harness.release.vouch import ReleaseError, record_problem
 
 GATE_ARTIFACT_TYPE = "application/vnd.reactor.gate.result.v1+json"
 EMPTY_CONFIG_TYPE = "application/vnd.oci.empty.v1+json"
@@ -39,10 +39,6 @@ EMPTY_CONFIG = b"{}"
 ANNOTATION_CREATED = "org.opencontainers.image.created"
 ANNOTATION_REVISION = "org.opencontainers.image.revision"
 _ATTESTATION = "vnd.docker.reference.type"  # buildx's provenance manifests inside an index
-
-
-class ReleaseError(HarnessError):
-    """A publish, promotion or rollback cannot go ahead; the message says why and what to do."""
 
 
 class UnverifiedBuild(ReleaseError):
@@ -61,6 +57,10 @@ class GateRecord:
     created: str  # ISO 8601, UTC
     run_url: str = ""
     summary: Mapping[str, Any] = field(default_factory=dict)
+    # What the record vouches for besides the index digest (subject) and the commit: the local image ID
+    # each platform's manifest was pushed from, and the vulnerability DB the gate's scans used.
+    image_ids: Mapping[str, str] = field(default_factory=dict)
+    vulnerability_db: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,8 +155,15 @@ def gate_records(registry: Registry, repository: str, digest: str) -> list[GateR
 
 
 def verify_gate(registry: Registry, repository: str, digest: str) -> GateRecord:
-    """The passing gate record of `digest`; UnverifiedBuild if there is none."""
-    passing = [record for record in gate_records(registry, repository, digest) if record.passed]
+    """The passing gate record of `digest` that names commit, digest and vulnerability DB; else UnverifiedBuild."""
+    records = gate_records(registry, repository, digest)
+    passing = [record for record in records if record_problem(record, digest) is None]
+    if not passing and records:
+        problems = "; ".join(sorted({str(record_problem(record, digest)) for record in records}))
+        raise UnverifiedBuild(
+            f"{repository}@{digest}: no gate record vouches for it ({problems}); refusing to promote it. "
+            "Publish it again through a green gate run, or choose a build from `reactor-release list`."
+        )
     if not passing:
         raise UnverifiedBuild(
             f"{repository}@{digest} has no record that the gate passed for it (it was not published by a green "
@@ -232,7 +239,8 @@ def good_builds(registry: Registry, repositories: Sequence[str], limit: int | No
         records: list[GateRecord] = []
         for repository in repositories:
             digest = registry.resolve(repository, tag)
-            passing = [r for r in gate_records(registry, repository, digest) if r.passed] if digest else []
+            records = gate_records(registry, repository, digest) if digest else []
+            passing = [r for r in records if record_problem(r, digest or "") is None]
             if digest is None or not passing:
                 break
             digests[repository] = digest
@@ -334,7 +342,7 @@ def _platform_entry(registry: Registry, repository: str, tag: str, platform: Pla
 def push_platform_image(engine: Engine, local_tag: str, remote: str) -> None:
     """Tag a locally built image for the registry and push it through the engine seam."""
     engine.tag(local_tag, remote)
-    engine.call("push", remote, check=True, timeout=3600)
+    engine.push(remote, timeout=3600)
 
 
 def publish_index(
@@ -363,19 +371,3 @@ def publish_index(
     raw = json.dumps(index, sort_keys=True).encode()
     digest, _ = registry.put_manifest(repository.name, tags.build, raw, str(index["mediaType"]))
     return Published(image=image, repository=repository.name, digest=digest)
-
-
-def gate_summary_for(summary: Mapping[str, Any], image: str, platforms: Sequence[Platform]) -> dict[str, Any]:
-    """The part of the run's gate summary about one image; ReleaseError unless it passed on every platform."""
-    if not summary.get("passed"):
-        raise ReleaseError("the gate summary says the run did not pass; nothing from it may be published")
-    targets = [target for target in summary.get("targets", []) if target.get("image") == image]
-    checked = {target.get("platform") for target in targets if target.get("ok")}
-    missing = [str(platform) for platform in platforms if str(platform) not in checked]
-    if missing:
-        raise ReleaseError(
-            f"the gate summary has no clean result for {image} on {', '.join(missing)}: run the gate on them"
-        )
-    return {key: summary[key] for key in ("run_id", "generated", "exit_status") if key in summary} | {
-        "targets": targets
-    }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from reactor_harness.build.packages import PackageDiff
 from reactor_harness.family.policy import SEVERITIES
 
 
@@ -19,10 +20,13 @@ class CheckTally:
     skipped: int = 0
     errors: int = 0
     failures: list[str] = field(default_factory=list)
+    not_applicable: int = 0  # skipped through plugin.outcomes.not_applicable: hides nothing
 
     def add(self, outcome: str, test_name: str) -> None:
         if outcome == "passed":
             self.passed += 1
+        elif outcome == "not_applicable":
+            self.not_applicable += 1
         elif outcome == "skipped":
             self.skipped += 1
         elif outcome == "error":
@@ -51,8 +55,44 @@ class MatrixRow:
 
     @property
     def ok(self) -> bool:
-        area_failed = any(str(data.get("status", "passed")) not in {"passed", "ok"} for data in self.areas.values())
-        return not area_failed and self.checks.failed == 0 and self.checks.errors == 0
+        """No area failed and every check ran and passed.
+
+        A skipped check (say the vulnerability gate without a DB) is not a pass: a summary with one must not
+        be publishable. Checks that do not apply to the target skip through plugin.outcomes.not_applicable
+        and are counted apart (CheckTally.not_applicable), so they do not block. An area recorded as skipped
+        is not a failure here; `unchecked` names it, and `clean` requires nothing unchecked.
+        """
+        area_failed = any(
+            str(data.get("status", "passed")) not in {"passed", "ok", "skipped"} for data in self.areas.values()
+        )
+        return not area_failed and self.checks.failed == 0 and self.checks.errors == 0 and self.checks.skipped == 0
+
+    @property
+    def unchecked(self) -> list[str]:
+        """What this target's run did not check, each with the reason ("vulnerabilities (no vulnerability DB)")."""
+        build_status = str((self.areas.get("build") or {}).get("status", ""))
+        if build_status in {"failed", "blocked"}:
+            return [f"every area (the build {build_status})"]
+        gaps = []
+        for area, what in (("build", "build"), ("sizes", "sizes"), ("security", "vulnerabilities, secrets")):
+            data = self.areas.get(area)
+            if not data or data.get("status") == "skipped":
+                gaps.append(f"{what} ({_reason(data)})")
+        security = self.areas.get("security") or {}
+        if security.get("status") not in (None, "skipped") and "vulnerabilities" not in security:
+            gaps.append(f"vulnerabilities ({security.get('vulnerabilities_not_run') or 'not scanned'})")
+        return gaps
+
+    @property
+    def clean(self) -> bool:
+        """Passed, and every area was checked: only such a target is called clean."""
+        return self.ok and not self.unchecked
+
+
+def _reason(data: Mapping[str, Any] | None) -> str:
+    if data and data.get("reason"):
+        return str(data["reason"])
+    return "no test of the area ran"
 
 
 def matrix_rows(
@@ -117,18 +157,37 @@ def _cell(css: str, main: str, detail: str = "") -> str:
     return f'<td class="{css}"><div class="main">{main}</div>{extra}</td>'
 
 
-def _not_run() -> str:
-    return _cell("none", "not run")
+def _not_run(data: Mapping[str, Any] | None = None) -> str:
+    return _cell("none", "not run", escape(_reason(data)))
+
+
+def _ran(data: Mapping[str, Any] | None) -> bool:
+    return bool(data) and (data or {}).get("status") != "skipped"
 
 
 def _build_cell(data: Mapping[str, Any] | None) -> str:
-    if not data:
-        return _not_run()
+    if not _ran(data) or data is None:
+        return _not_run(data)
     status = str(data.get("status", "unknown"))
     detail = format_duration(number(data.get("duration_seconds")))
     if data.get("failed_step"):
         detail += f"<br>{escape(str(data['failed_step'])[:120])}"
+    detail += _package_diff_detail(data.get("package_diff"))
     return _cell(_status_class(status), escape(status), detail)
+
+
+def _package_diff_detail(value: Any) -> str:
+    """The Debian packages changed against the previous build of the tag (--rebuild and every rebuild)."""
+    if not isinstance(value, Mapping):
+        return ""
+    diff = PackageDiff.from_json(value)
+    if diff.empty:
+        return "<br>Debian packages: unchanged vs previous build"
+    items = "".join(f"<li><code>{escape(line)}</code></li>" for line in diff.lines())
+    return (
+        f"<details><summary>Debian packages {escape(diff.counts())} vs previous build</summary>"
+        f"<ul>{items}</ul></details>"
+    )
 
 
 def _delta(current: float | None, baseline: float | None) -> str:
@@ -141,8 +200,8 @@ def _delta(current: float | None, baseline: float | None) -> str:
 
 
 def _size_cell(data: Mapping[str, Any] | None) -> str:
-    if not data:
-        return _not_run()
+    if not _ran(data) or data is None:
+        return _not_run(data)
     compressed = number(data.get("compressed_bytes"))
     budget = number(data.get("budget_bytes"))
     main = format_bytes(compressed) + (f" / {format_bytes(budget)}" if budget is not None else "")
@@ -165,8 +224,10 @@ def _severity_counts(value: Any) -> dict[str, int]:
 
 
 def _vulnerability_cell(data: Mapping[str, Any] | None) -> str:
-    if not data or "vulnerabilities" not in data:
-        return _not_run()
+    if not _ran(data) or data is None:
+        return _not_run(data)
+    if "vulnerabilities" not in data:
+        return _cell("none", "not run", escape(str(data.get("vulnerabilities_not_run") or "not scanned")))
     counts = _severity_counts(data.get("vulnerabilities"))
     main = " · ".join(f"{severity[0]} {counts.get(severity, 0)}" for severity in SEVERITIES[:4])
     accepted = data.get("accepted")
@@ -181,13 +242,18 @@ def _vulnerability_cell(data: Mapping[str, Any] | None) -> str:
 
 
 def _secrets_cell(data: Mapping[str, Any] | None) -> str:
-    if not data or ("secrets" not in data and "misconfigurations" not in data):
-        return _not_run()
+    if not _ran(data) or data is None or ("secrets" not in data and "misconfigurations" not in data):
+        return _not_run(data)
     secrets = data.get("secrets")
     misconfigurations = data.get("misconfigurations")
-    found = sum(value for value in (secrets, misconfigurations) if isinstance(value, int))
+    blocking = data.get("misconfigurations_blocking")
+    # Any secret fails; a misconfiguration fails only at a gated severity (when the area says how many are).
+    gating = blocking if isinstance(blocking, int) else misconfigurations
+    found = sum(value for value in (secrets, gating) if isinstance(value, int))
     main = f"secrets {secrets if secrets is not None else '—'}"
     detail = f"misconfig {misconfigurations if misconfigurations is not None else '—'}"
+    if isinstance(blocking, int):
+        detail += f" ({blocking} gated)"
     return _cell("bad" if found else "ok", main, detail)
 
 
@@ -219,7 +285,8 @@ _STYLE = """
 .reactor-matrix .main { font-weight: bold; }
 .reactor-matrix .detail { color: #555; font-size: 11px; margin-top: 2px; }
 .reactor-gate { font-size: 15px; font-weight: bold; }
-.reactor-gate.ok { color: #1b7a1b; } .reactor-gate.bad { color: #b01c1c; }
+.reactor-gate.ok { color: #1b7a1b; } .reactor-gate.bad { color: #b01c1c; } .reactor-gate.warn { color: #a05a00; }
+.reactor-unchecked { color: #a05a00; margin: 2px 0; font-size: 13px; }
 </style>
 """
 
@@ -239,11 +306,7 @@ def render_matrix(rows: Sequence[MatrixRow], exit_status: int | None = None) -> 
     heading = '<h2 id="reactor-matrix-heading">Images × platforms</h2>'
     if not rows:
         return _STYLE + heading + '<p class="reactor-matrix-empty">No image × platform was checked in this run.</p>'
-    gate_ok = all(row.ok for row in rows) and (exit_status in (None, 0))
-    gate = (
-        f'<p class="reactor-gate {"ok" if gate_ok else "bad"}">'
-        f"Gate {'passed' if gate_ok else 'failed'}: {sum(row.ok for row in rows)} of {len(rows)} targets clean</p>"
-    )
+    gate = "".join(f"<p{attributes}>{escape(line)}</p>" for attributes, line in _gate_lines(rows, exit_status))
     head = "".join(f"<th>{escape(column)}</th>" for column in MATRIX_COLUMNS)
     body = []
     for row in rows:
@@ -263,3 +326,28 @@ def render_matrix(rows: Sequence[MatrixRow], exit_status: int | None = None) -> 
         f"<tbody>{''.join(body)}</tbody></table>"
     )
     return _STYLE + heading + gate + table
+
+
+def gate_headline(rows: Sequence[MatrixRow], exit_status: int | None = None) -> list[str]:
+    """The gate in words: passed or failed, how many targets are clean, and what was not checked where.
+
+    A target whose vulnerability scan (or any area) did not run is never counted clean: the lines say what
+    was not checked and why.
+    """
+    return [line for _, line in _gate_lines(rows, exit_status)]
+
+
+def _gate_lines(rows: Sequence[MatrixRow], exit_status: int | None) -> list[tuple[str, str]]:
+    gate_ok = all(row.ok for row in rows) and (exit_status in (None, 0))
+    clean = sum(row.clean for row in rows)
+    gaps = [(row, row.unchecked) for row in rows if row.unchecked]
+    verdict = "passed" if gate_ok else "failed"
+    if gate_ok and gaps:
+        verdict = "passed on what was checked"
+    css = "ok" if gate_ok and not gaps else ("warn" if gate_ok else "bad")
+    lines = [(f' class="reactor-gate {css}"', f"Gate {verdict}: {clean} of {len(rows)} targets clean")]
+    for row, unchecked in gaps:
+        lines.append(
+            (' class="reactor-unchecked"', f"not checked on {row.image} {row.platform}: {'; '.join(unchecked)}")
+        )
+    return lines

@@ -8,37 +8,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
+from reactor_harness.core.commands import CommandResult, CommandTimedOut, run_command
 from reactor_harness.updates.model import RegistryError
 
 DEFAULT_TIMEOUT = 60.0
 
 
-@dataclass(frozen=True)
-class ClientResult:
-    """A registry client's run: the command, its exit code and output."""
-
-    command: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def succeeded(self) -> bool:
-        return self.returncode == 0
-
-    def last_error_line(self) -> str:
-        lines = [line for line in (self.stderr or self.stdout).strip().splitlines() if line.strip()]
-        return lines[-1].strip() if lines else f"exit {self.returncode}, no output"
-
-
-Runner = Callable[..., ClientResult]
+Runner = Callable[..., CommandResult]
 Fetcher = Callable[[str, Mapping[str, str]], bytes]
 
 
@@ -48,25 +29,18 @@ def run_client(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
-) -> ClientResult:
-    """Run a registry client (resolved on PATH) and return its result; a missing client or a timeout raises."""
+) -> CommandResult:
+    """Run a registry client (resolved on PATH) through the harness's one command runner; a missing client or
+    a timeout raises RegistryError with the reason."""
     executable = shutil.which(command[0])
     if executable is None:
         raise RegistryError(f"{command[0]} is not installed (install it, or put it on PATH)")
-    environment = {**os.environ, **(env or {})}
     try:
-        completed = subprocess.run(
-            [executable, *command[1:]],
-            cwd=cwd,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+        return run_command(
+            [executable, *command[1:]], environment={**os.environ, **(env or {})}, timeout=timeout, cwd=cwd
         )
-    except subprocess.TimeoutExpired:
+    except CommandTimedOut:
         raise RegistryError(f"`{' '.join(command)}` did not answer within {timeout:.0f} s") from None
-    return ClientResult(tuple(command), completed.returncode, completed.stdout, completed.stderr)
 
 
 def http_get(url: str, headers: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> bytes:

@@ -7,7 +7,8 @@ import re
 import tempfile
 from pathlib import Path
 
-from reactor_harness.updates.clients import ClientResult, Runner, run_client
+from reactor_harness.core.commands import CommandResult
+from reactor_harness.updates.clients import Runner, run_client
 from reactor_harness.updates.model import RegistryError
 
 # Outside any module, in module mode, never switching toolchains on its own.
@@ -15,7 +16,7 @@ _GO_DIRECTIVE = re.compile(r"^go\s+(\S+)\s*$", re.MULTILINE)
 GO_ENV = {"GO111MODULE": "on", "GOTOOLCHAIN": "local"}
 
 
-def go_command(run: Runner, arguments: list[str]) -> ClientResult:
+def go_command(run: Runner, arguments: list[str]) -> CommandResult:
     """Run `go <arguments>` in an empty folder, so no go.mod around the caller changes the answer."""
     with tempfile.TemporaryDirectory(prefix="reactor-go-") as scratch:
         return run(["go", *arguments], cwd=Path(scratch), env=GO_ENV)

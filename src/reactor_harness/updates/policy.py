@@ -21,6 +21,7 @@ class UpdatePolicy:
     node_packages: frozenset[str] = frozenset()
     node_lts_start: dict[int, datetime.date] = field(default_factory=dict)
     node_release_notes: str = ""  # URL template with {version}
+    unlisted: dict[str, str] = field(default_factory=dict)  # dep name -> why its registry lists no versions
 
     def level_for(self, image: str, datasource: str, override: Level | None = None) -> Level:
         """The level a pin gets: the command line's, else the image's, else the datasource's default."""
@@ -58,7 +59,12 @@ class UpdatePolicy:
                 )
             lts[int(major)] = start
         notes = str(node.get("release-notes", {}).get("url", ""))
-        return cls(defaults, per_image, frozenset(node.get("packages", [])), lts, notes)
+        unlisted = data.get("unlisted", {})
+        if not isinstance(unlisted, dict) or not all(isinstance(why, str) and why for why in unlisted.values()):
+            raise UpdatesError(
+                f'{path} [unlisted]: each entry must be `"<dep name>" = "<why its registry lists none>"`'
+            )
+        return cls(defaults, per_image, frozenset(node.get("packages", [])), lts, notes, dict(unlisted))
 
 
 def _levels(table: object, where: str) -> dict[str, Level]:

@@ -11,6 +11,9 @@ from typing import Any
 from reactor_harness.core.errors import HarnessError
 
 SUPPORTED_SCHEMA_VERSIONS = (2,)
+# Trivy's five severities. Any other value is refused: the gate compares severities by name, so an unknown
+# one (a typo, a new level) would silently never be gated.
+SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 
 class TrivyError(HarnessError):
@@ -261,13 +264,23 @@ def _result(entry: dict[str, Any]) -> Result:
     )
 
 
+def _severity(entry: Mapping[str, Any], what: str) -> str:
+    severity = _required(entry, "Severity", what)
+    if severity not in SEVERITIES:
+        raise ValueError(
+            f"a {what} with Severity {severity!r}, not one of Trivy's {', '.join(SEVERITIES)}: "
+            f"the gate cannot judge it; use the Trivy version the project pins ({json.dumps(entry)[:200]})"
+        )
+    return severity
+
+
 def _vulnerability(entry: dict[str, Any], target: str, result_class: str) -> Vulnerability:
     return Vulnerability(
         id=_required(entry, "VulnerabilityID", "vulnerability"),
         package=_required(entry, "PkgName", "vulnerability"),
         installed_version=_required(entry, "InstalledVersion", "vulnerability"),
         fixed_version=_optional_str(entry.get("FixedVersion")),
-        severity=_required(entry, "Severity", "vulnerability"),
+        severity=_severity(entry, "vulnerability"),
         title=str(entry.get("Title") or ""),
         status=_optional_str(entry.get("Status")),
         target=target,
@@ -282,7 +295,7 @@ def _secret(entry: dict[str, Any], target: str) -> Secret:
     return Secret(
         rule_id=_required(entry, "RuleID", "secret"),
         category=str(entry.get("Category") or ""),
-        severity=_required(entry, "Severity", "secret"),
+        severity=_severity(entry, "secret"),
         title=str(entry.get("Title") or ""),
         target=target,
         start_line=_line(entry.get("StartLine")),
@@ -295,7 +308,7 @@ def _misconfiguration(entry: dict[str, Any], target: str) -> Misconfiguration:
     return Misconfiguration(
         id=_required(entry, "ID", "misconfiguration"),
         title=str(entry.get("Title") or ""),
-        severity=_required(entry, "Severity", "misconfiguration"),
+        severity=_severity(entry, "misconfiguration"),
         status=str(entry.get("Status") or "FAIL"),
         target=target,
         message=str(entry.get("Message") or ""),

@@ -11,6 +11,7 @@ from reactor_harness.build.builder import local_tag
 from reactor_harness.checks.security.accepted import Acceptance, IgnoreFile, is_expired
 from reactor_harness.checks.security.findings import Misconfiguration, Report, Secret, Vulnerability
 from reactor_harness.core.engine import Engine
+from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.platforms import Platform
 from reactor_harness.family.discovery import Family, ParentLink
 
@@ -20,10 +21,35 @@ _ORDER = ("CRITICAL", "HIGH")
 # -- the gate ---------------------------------------------------------------------------------------
 
 
+class BlindScanError(HarnessError):
+    """A vulnerability scan that saw no OS or no OS package: zero findings from it prove nothing."""
+
+
+def require_os_inventory(report: Report) -> None:
+    """Fail closed: a scan must have detected the OS family and listed its packages to vouch for an image.
+
+    Trivy reads `Results: null` when it recognised nothing (an unsupported OS, a broken archive, a
+    distroless layout it does not know); the gate must not read that as "clean".
+    """
+    packages = report.packages("os-pkgs")
+    if report.os_family and packages:
+        return
+    missing = "no OS family" if not report.os_family else "no OS package"
+    raise BlindScanError(
+        f"Trivy report {report.source} ({report.artifact_name}): {missing} detected, so zero vulnerabilities "
+        "proves nothing; check that the image has /etc/os-release and a dpkg status file and that the "
+        "scan ran with the pinned Trivy (packages are listed by default)"
+    )
+
+
 def blocking_vulnerabilities(
     report: Report, *, severities: Collection[str], ignore_unfixed: bool = False
 ) -> list[Vulnerability]:
-    """Active (not suppressed) vulnerabilities at a gated severity; without a fix too unless ignore_unfixed."""
+    """Active (not suppressed) vulnerabilities at a gated severity; without a fix too unless ignore_unfixed.
+
+    Raises BlindScanError when the scan detected no OS or no OS package (see require_os_inventory).
+    """
+    require_os_inventory(report)
     return [v for v in report.vulnerabilities if v.severity in severities and (v.is_fixed or not ignore_unfixed)]
 
 

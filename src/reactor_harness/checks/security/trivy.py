@@ -11,9 +11,7 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from typing import Any
 
 from reactor_harness.checks.security.findings import Report, TrivyError, parse_report
 from reactor_harness.core import environment
-from reactor_harness.core.engine import CommandResult
+from reactor_harness.core.commands import CommandResult, CommandTimedOut, run_command
 from reactor_harness.core.environment import Environment
 
 TRIVY_OVERRIDE_ENV = environment.TRIVY
@@ -74,12 +72,10 @@ def candidate_paths(override: str | None = None) -> list[Path]:
 def probe_version(path: Path) -> str | None:
     """The version a Trivy binary reports, or None if it does not run (e.g. a foreign-architecture binary)."""
     try:
-        completed = subprocess.run(
-            [str(path), "--version", "--format", "json"], capture_output=True, text=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        completed = run_command([str(path), "--version", "--format", "json"], timeout=60)
+    except CommandTimedOut:
         return None
-    if completed.returncode != 0:
+    if not completed.succeeded:
         return None
     try:
         version = json.loads(completed.stdout).get("Version")
@@ -211,26 +207,12 @@ class Trivy:
 
     def call(self, *args: str, timeout: float | None = 1800.0) -> CommandResult:
         """Run one Trivy command and return what happened (never raises for a non-zero exit)."""
-        command = (str(self.binary.path), *args)
-        started = time.monotonic()
         try:
-            completed = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                env=self._environment,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as error:
-            result = CommandResult(command, -1, _text(error.stdout), _text(error.stderr), time.monotonic() - started)
+            return run_command((str(self.binary.path), *args), environment=self._environment, timeout=timeout)
+        except CommandTimedOut as error:
             raise TrivyScanFailed(
-                f"trivy timed out after {timeout}s\n{result.describe(_OUTPUT_TAIL)}", result
+                f"trivy timed out after {timeout}s\n{error.result.describe(_OUTPUT_TAIL)}", error.result
             ) from error
-        return CommandResult(
-            command, completed.returncode, completed.stdout, completed.stderr, time.monotonic() - started
-        )
 
     def _run_to_report(self, args: Sequence[str], output: Path, timeout: float, what: str) -> ScanOutcome:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -283,9 +265,3 @@ class Trivy:
         except json.JSONDecodeError:
             info = {}
         return info or {"Version": self.binary.version}
-
-
-def _text(data: bytes | str | None) -> str:
-    if data is None:
-        return ""
-    return data if isinstance(data, str) else data.decode("utf-8", errors="replace")

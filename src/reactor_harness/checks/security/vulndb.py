@@ -73,6 +73,12 @@ class VulnerabilityDb:
     available: bool
     cache_dir: str
     detail: str
+    updated_at: str | None = None  # when Trivy built the DB in use (ISO 8601), if known
+    age_hours: float | None = None  # its age when this run checked it
+
+    def too_old(self, max_age_hours: float) -> bool:
+        """The DB in use is older than the policy allows, or its age is unknown (fail closed)."""
+        return self.available and (self.age_hours is None or self.age_hours > max_age_hours)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,15 +89,22 @@ class VulnerabilityDb:
 
 
 def ensure_vulnerability_db(trivy: Trivy, cache_dir: Path, allow_download: bool, now: dt.datetime) -> VulnerabilityDb:
-    """Use the cached DB while it is fresh, else try to download it; say precisely what is missing if neither."""
+    """Use the cached DB while it is fresh, else try to download it; say precisely what is missing if neither.
+
+    The result carries the age of the DB in use (hours since Trivy built it), which the gate holds to
+    the policy's vulnerability_db_max_age_hours.
+    """
     metadata = read_db_metadata(cache_dir)
     db_dir = cache_dir / "db"
     if metadata is not None and metadata.is_fresh(now):
-        return VulnerabilityDb(True, str(cache_dir), f"cached in {db_dir}, updated {_when(metadata.updated_at)}")
+        return _available(cache_dir, metadata, now, f"cached in {db_dir}")
     if not allow_download:
         if metadata is not None:
-            return VulnerabilityDb(
-                True, str(cache_dir), f"cached in {db_dir} (stale since {_when(metadata.next_update)}; updates are off)"
+            return _available(
+                cache_dir,
+                metadata,
+                now,
+                f"cached in {db_dir} (stale since {_when(metadata.next_update)}; updates are off)",
             )
         return VulnerabilityDb(
             False,
@@ -101,12 +114,13 @@ def ensure_vulnerability_db(trivy: Trivy, cache_dir: Path, allow_download: bool,
     download = trivy.download_vulnerability_db(cache_dir)
     refreshed = read_db_metadata(cache_dir)
     if download.succeeded and refreshed is not None:
-        return VulnerabilityDb(True, str(cache_dir), f"downloaded into {db_dir}, updated {_when(refreshed.updated_at)}")
+        return _available(cache_dir, refreshed, now, f"downloaded into {db_dir}")
     error = _last_line(download.stderr or download.stdout)
     if metadata is not None:
-        return VulnerabilityDb(
-            True,
-            str(cache_dir),
+        return _available(
+            cache_dir,
+            metadata,
+            now,
             f"cached in {db_dir} (stale since {_when(metadata.next_update)}; refreshing failed: {error})",
         )
     return VulnerabilityDb(
@@ -114,6 +128,19 @@ def ensure_vulnerability_db(trivy: Trivy, cache_dir: Path, allow_download: bool,
         str(cache_dir),
         f"no Trivy vulnerability DB: none cached in {db_dir} (trivy.db + metadata.json) "
         f"and downloading it failed: {error}",
+    )
+
+
+def _available(cache_dir: Path, metadata: DbMetadata, now: dt.datetime, where: str) -> VulnerabilityDb:
+    updated = metadata.updated_at
+    age = round((now - updated).total_seconds() / 3600, 1) if updated else None
+    age_text = f"{age:g} h old" if age is not None else "of unknown age"
+    return VulnerabilityDb(
+        True,
+        str(cache_dir),
+        f"{where}, updated {_when(updated)}, {age_text}",
+        updated_at=updated.isoformat() if updated else None,
+        age_hours=age,
     )
 
 

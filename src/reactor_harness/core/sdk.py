@@ -1,0 +1,293 @@
+"""The engine seam's Docker SDK half: exec, containers, inspect, image streams, label cleanup, push.
+
+The SDK talks to the engine's socket directly (no process per call). Every call returns the seam's own
+types (`CommandResult`, plain dicts); the `command` of a result is the equivalent docker CLI line, so a
+failure message reads as a command a person can re-run.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import tarfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import docker
+import requests
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.utils import parse_repository_tag
+from docker.utils.socket import consume_socket_output, demux_adaptor, frames_iter
+
+from reactor_harness.core.client import SETUP_HINT
+from reactor_harness.core.commands import CommandResult
+from reactor_harness.core.errors import EngineCommandError, EngineUnavailable
+
+# The CLI's exit status for "the engine refused" (as `docker run` uses it), for results of refused calls.
+ENGINE_REFUSED = 125
+
+
+class SdkEngine:
+    """Container and image operations through the Docker SDK's low-level API client."""
+
+    def __init__(self, environment: Mapping[str, str], default_timeout: float = 600.0) -> None:
+        self._environment = dict(environment)
+        self._clients: dict[float | None, docker.APIClient] = {}
+        self._default_timeout = default_timeout
+
+    @property
+    def docker_host(self) -> str:
+        """The engine endpoint the SDK talks to."""
+        return self._environment.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+    def api(self, timeout: float | None = None) -> docker.APIClient:
+        """An API client whose socket reads give up after `timeout` seconds (one client per deadline)."""
+        key = self._default_timeout if timeout is None else timeout
+        if key not in self._clients:
+            try:
+                kwargs = docker.utils.kwargs_from_env(environment=self._environment)
+                self._clients[key] = docker.APIClient(version="auto", timeout=key, **kwargs)
+            except DockerException as error:
+                where = self.docker_host
+                raise EngineUnavailable(f"no container engine answers at {where} ({error}); {SETUP_HINT}") from error
+        return self._clients[key]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    # -- images -----------------------------------------------------------------------------------
+    def server_version(self) -> str:
+        return str(self.api(30).version()["Version"])
+
+    def inspect_image(self, reference: str) -> dict[str, Any] | None:
+        try:
+            details: dict[str, Any] = self.api(60).inspect_image(reference)
+        except (ImageNotFound, NotFound):
+            return None
+        return details
+
+    def tag(self, source: str, target: str) -> None:
+        repository, tag = parse_repository_tag(target)
+        try:
+            self.api(60).tag(source, repository, tag or "latest")
+        except APIError as error:
+            raise EngineCommandError(f"cannot tag {source} as {target}: {error.explanation}", error) from error
+
+    def pull(self, reference: str, platform: str, timeout: float) -> CommandResult:
+        repository, tag = parse_repository_tag(reference)
+        command = ("docker", "pull", "--platform", platform, reference)
+        started = time.monotonic()
+        lines: list[str] = []
+        try:
+            for event in self.api(timeout).pull(
+                repository, tag or "latest", platform=platform, stream=True, decode=True
+            ):
+                if "error" in event:
+                    return CommandResult(command, 1, "\n".join(lines), str(event["error"]), time.monotonic() - started)
+                lines.append(str(event.get("status", "")))
+        except (APIError, requests.RequestException) as error:
+            return CommandResult(command, 1, "\n".join(lines), str(error), time.monotonic() - started)
+        return CommandResult(command, 0, "\n".join(lines), "", time.monotonic() - started)
+
+    def save_stream(self, references: Sequence[str], timeout: float = 1800.0) -> Iterator[bytes]:
+        """`docker save` of the references as one tarball, streamed (the engine's /images/get)."""
+        api = self.api(timeout)
+        url = f"{api.base_url}/v{api.api_version}/images/get"
+        response = api.get(url, params={"names": list(references)}, stream=True)
+        if response.status_code != 200:
+            raise EngineCommandError(
+                f"cannot save {', '.join(references)}: the engine answered {response.status_code} {response.text}",
+                response,
+            )
+        yield from response.iter_content(chunk_size=1 << 20)
+
+    def load(self, archive: Path, timeout: float = 1800.0) -> None:
+        with archive.open("rb") as stream:
+            for event in self.api(timeout).load_image(stream):
+                if "error" in event:
+                    raise EngineCommandError(f"cannot load {archive}: {event['error']}", event)
+
+    def push(self, reference: str, timeout: float) -> None:
+        repository, tag = parse_repository_tag(reference)
+        for event in self.api(timeout).push(repository, tag or "latest", stream=True, decode=True):
+            if "error" in event:
+                raise EngineCommandError(f"docker push {reference} failed: {event['error']}", event)
+
+    def remove_images(self, references: Sequence[str]) -> list[str]:
+        removed: list[str] = []
+        for reference in references:
+            try:
+                self.api(120).remove_image(reference, force=True)
+            except (ImageNotFound, NotFound):
+                continue
+            removed.append(reference)
+        return removed
+
+    def prune_dangling_images(self, label: str) -> list[str]:
+        pruned = self.api(600).prune_images(filters={"dangling": True, "label": label})
+        return [str(entry.get("Deleted") or entry.get("Untagged")) for entry in pruned.get("ImagesDeleted") or []]
+
+    # -- containers -------------------------------------------------------------------------------
+    def create(
+        self,
+        image: str,
+        *,
+        platform: str,
+        labels: Mapping[str, str],
+        network: str,
+        environment: Mapping[str, str] | None,
+        volumes: Sequence[str],
+        user: str | None,
+        command: Sequence[str],
+        tty: bool,
+    ) -> str:
+        api = self.api(300)
+        host_config = api.create_host_config(network_mode=network, binds=list(volumes) or None)
+        try:
+            created = api.create_container(
+                image,
+                command=list(command) or None,
+                user=user or "",
+                tty=tty,
+                environment=dict(environment or {}),
+                labels=dict(labels),
+                host_config=host_config,
+                platform=platform,
+            )
+        except APIError as error:
+            message = f"cannot create a container of {image} ({platform}): {error.explanation}"
+            raise EngineCommandError(message, error) from error
+        container_id = str(created["Id"])
+        try:
+            api.start(container_id)
+        except APIError as error:
+            api.remove_container(container_id, force=True, v=True)
+            raise EngineCommandError(f"cannot start a container of {image}: {error.explanation}", error) from error
+        return container_id
+
+    def wait_and_remove(self, container_id: str, command: tuple[str, ...], timeout: float) -> CommandResult:
+        api = self.api(timeout)
+        started = time.monotonic()
+        try:
+            status = int(api.wait(container_id, timeout=timeout)["StatusCode"])
+            stdout = api.logs(container_id, stdout=True, stderr=False).decode("utf-8", errors="replace")
+            stderr = api.logs(container_id, stdout=False, stderr=True).decode("utf-8", errors="replace")
+        except requests.ConnectionError as error:  # the read deadline passed
+            result = CommandResult(command, -1, "", f"still running after {timeout}s", time.monotonic() - started)
+            raise EngineCommandError(f"docker run timed out after {timeout}s\n{result.describe()}", result) from error
+        finally:
+            self.api(300).remove_container(container_id, force=True, v=True)
+        return CommandResult(command, status, stdout, stderr, time.monotonic() - started)
+
+    def exec(
+        self,
+        container: str,
+        argv: Sequence[str],
+        command: tuple[str, ...],
+        *,
+        user: str | None,
+        workdir: str | None,
+        environment: Mapping[str, str] | None,
+        input_bytes: bytes | None,
+        timeout: float,
+    ) -> CommandResult:
+        api = self.api(timeout)
+        started = time.monotonic()
+        try:
+            exec_id = api.exec_create(
+                container,
+                list(argv),
+                stdin=input_bytes is not None,
+                user=user or "",
+                workdir=workdir,
+                environment=dict(environment) if environment else None,
+            )["Id"]
+            if input_bytes is None:
+                stdout, stderr = api.exec_start(exec_id, demux=True)
+            else:
+                stdout, stderr = _exec_with_input(api, exec_id, input_bytes)
+            exit_status = api.exec_inspect(exec_id)["ExitCode"]
+        except APIError as error:  # no such container, or it is not running
+            return CommandResult(command, ENGINE_REFUSED, "", str(error.explanation), time.monotonic() - started)
+        except requests.ConnectionError as error:  # the read deadline passed
+            result = CommandResult(command, -1, "", f"still running after {timeout}s", time.monotonic() - started)
+            raise EngineCommandError(f"docker exec timed out after {timeout}s\n{result.describe()}", result) from error
+        return CommandResult(
+            command,
+            int(exit_status if exit_status is not None else -1),
+            (stdout or b"").decode("utf-8", errors="replace"),
+            (stderr or b"").decode("utf-8", errors="replace"),
+            time.monotonic() - started,
+        )
+
+    def copy_into(self, container: str, source: Path, destination: str) -> None:
+        target = PurePosixPath(destination)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            archive.add(str(source), arcname=target.name)
+        try:
+            self.api(300).put_archive(container, str(target.parent), buffer.getvalue())
+        except APIError as error:
+            raise EngineCommandError(
+                f"cannot copy {source} to {container[:12]}:{destination}: {error.explanation}", error
+            ) from error
+
+    def container_state(self, container: str) -> dict[str, Any] | None:
+        try:
+            state: dict[str, Any] = self.api(60).inspect_container(container)["State"]
+        except NotFound:
+            return None
+        return state
+
+    def stop(self, container: str, timeout_seconds: int) -> CommandResult:
+        command = ("docker", "stop", "-t", str(timeout_seconds), container)
+        started = time.monotonic()
+        try:
+            self.api(timeout_seconds + 60).stop(container, timeout=timeout_seconds)
+        except APIError as error:
+            return CommandResult(command, 1, "", str(error.explanation), time.monotonic() - started)
+        return CommandResult(command, 0, container, "", time.monotonic() - started)
+
+    def logs(self, container: str) -> CommandResult:
+        command = ("docker", "logs", container)
+        api = self.api(60)
+        try:
+            stdout = api.logs(container, stdout=True, stderr=False).decode("utf-8", errors="replace")
+            stderr = api.logs(container, stdout=False, stderr=True).decode("utf-8", errors="replace")
+        except APIError as error:
+            return CommandResult(command, 1, "", str(error.explanation))
+        return CommandResult(command, 0, stdout, stderr)
+
+    def containers_with_label(self, label: str) -> list[dict[str, str]]:
+        found = self.api(60).containers(all=True, filters={"label": label})
+        return [
+            {"id": str(entry["Id"]), **{str(k): str(v) for k, v in (entry.get("Labels") or {}).items()}}
+            for entry in found
+        ]
+
+    def remove_containers(self, ids: Sequence[str]) -> list[str]:
+        removed: list[str] = []
+        for container_id in ids:
+            try:
+                self.api(300).remove_container(container_id, force=True, v=True)
+            except NotFound:
+                continue
+            removed.append(container_id)
+        return removed
+
+
+def _exec_with_input(api: docker.APIClient, exec_id: str, input_bytes: bytes) -> tuple[bytes, bytes]:
+    """Start an exec on a raw socket, write input_bytes to its stdin, close it, and read both streams."""
+    raw = api.exec_start(exec_id, socket=True)
+    sock: socket.socket = getattr(raw, "_sock", raw)
+    sock.sendall(input_bytes)
+    sock.shutdown(socket.SHUT_WR)
+    frames = frames_iter(raw, tty=False)
+    output = consume_socket_output((demux_adaptor(*frame) for frame in frames), demux=True)
+    raw.close()
+    stdout, stderr = output
+    return stdout or b"", stderr or b""

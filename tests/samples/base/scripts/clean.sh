@@ -1,0 +1,3 @@
+#!/bin/sh
+# Clean for shellcheck.
+rm -f -- "$1"

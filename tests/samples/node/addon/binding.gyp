@@ -1,0 +1,5 @@
+{
+  "targets": [
+    { "target_name": "reactor_addon", "sources": ["addon.cc"] }
+  ]
+}

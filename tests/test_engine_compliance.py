@@ -1,0 +1,127 @@
+"""One contract for the engine seam: the Docker SDK engine and the test suite's fake pass the same assertions.
+
+The fake half runs anywhere; the SDK half needs the engine (it skips without one, and fails in strict mode)
+and runs on the base image built in this run.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import uuid
+
+import pytest
+
+from fake_engine import FakeEngine
+from reactor_harness.build.builder import local_tag
+from reactor_harness.core.containers import run_labels
+from reactor_harness.core.engine import LABEL_RUN
+from reactor_harness.core.protocols import ContainerEngine, EngineSeam, ImageEngine
+
+
+@pytest.fixture(params=["fake", "sdk"])
+def seam(request, harness_settings):
+    """(engine, image tag, platform) for each implementation of the seam."""
+    platform = harness_settings.native
+    if request.param == "fake":
+        tag = local_tag("base", platform)
+        return FakeEngine(images={tag: {"Id": "sha256:" + "0" * 64, "Os": "linux"}}), tag, str(platform)
+    engine = request.getfixturevalue("engine")
+    outcome = request.getfixturevalue("family_builder").build("base", platform)
+    if not outcome.succeeded:
+        pytest.fail(outcome.failure_report(), pytrace=False)
+    return engine, outcome.tag, str(platform)
+
+
+@pytest.fixture
+def labels():
+    """Labels of a run of its own, so listing by label sees only this test's containers."""
+    return run_labels(f"compliance-{uuid.uuid4().hex[:12]}")
+
+
+def test_both_implement_the_protocols(seam):
+    """The real engine and the fake are both an ImageEngine, a ContainerEngine and so an EngineSeam."""
+    engine, _, _ = seam
+    assert isinstance(engine, ImageEngine)
+    assert isinstance(engine, ContainerEngine)
+    assert isinstance(engine, EngineSeam)
+
+
+def test_inspect_an_image_or_none(seam):
+    """An image's inspect document carries its id; an absent image is None, not an error."""
+    engine, tag, _ = seam
+    assert str(engine.inspect_image(tag)["Id"]).startswith("sha256:")
+    assert engine.inspect_image(f"{tag}-absent-{uuid.uuid4().hex[:8]}") is None
+
+
+def test_exec_reports_status_output_user_workdir_environment_and_input(seam, labels):
+    """exec returns the exit status and each stream, and honours user, workdir, environment and stdin."""
+    engine, tag, platform = seam
+    container = engine.run_detached(tag, platform=platform, labels=labels, command=["sleep", "300"])
+    try:
+        assert engine.exec(container, ["true"]).succeeded
+        failed = engine.exec(container, ["false"])
+        assert (failed.succeeded, failed.exit_status) == (False, 1)
+        assert engine.exec(container, ["echo", "a", "b"]).stdout == "a b\n"
+        assert engine.exec(container, ["id", "-un"], user="root").stdout == "root\n"
+        assert engine.exec(container, ["pwd"], workdir="/tmp").stdout == "/tmp\n"
+        assert engine.exec(container, ["printenv", "REACTOR_X"], environment={"REACTOR_X": "1"}).stdout == "1\n"
+        assert engine.exec(container, ["cat"], input_bytes=b"piped\n").stdout == "piped\n"
+        missing = engine.exec(container, ["no-such-program"])
+        assert not missing.succeeded
+        assert "no-such-program" in missing.stdout + missing.stderr
+        assert "no-such-program" in " ".join(missing.command)
+    finally:
+        engine.remove_containers([container])
+
+
+def test_copy_into_a_new_path(seam, labels, tmp_path):
+    """copy_into puts a host file at a path that did not exist in the container."""
+    engine, tag, platform = seam
+    source = tmp_path / "note.txt"
+    source.write_text("copied\n")
+    container = engine.run_detached(tag, platform=platform, labels=labels, command=["sleep", "300"])
+    try:
+        engine.copy_into(container, source, "/tmp/copied-note.txt")
+        assert engine.exec(container, ["cat", "/tmp/copied-note.txt"]).stdout == "copied\n"
+    finally:
+        engine.remove_containers([container])
+
+
+def test_containers_are_found_stopped_and_removed_by_label(seam, labels):
+    """A labelled container is listed with its labels, stops, and is gone after removal."""
+    engine, tag, platform = seam
+    container = engine.run_detached(tag, platform=platform, labels=labels, command=["sleep", "300"])
+    listed = engine.containers_with_label(f"{LABEL_RUN}={labels[LABEL_RUN]}")
+    assert [(entry["id"], entry[LABEL_RUN]) for entry in listed] == [(container, labels[LABEL_RUN])]
+    assert engine.container_state(container)["Running"] is True
+    assert engine.stop(container, timeout_seconds=1).succeeded
+    assert engine.container_state(container)["Running"] is False
+    assert not engine.exec(container, ["true"]).succeeded
+    assert engine.remove_containers([container]) == [container]
+    assert engine.containers_with_label(f"{LABEL_RUN}={labels[LABEL_RUN]}") == []
+    assert engine.container_state(container) is None
+    assert engine.remove_containers([container]) == []
+
+
+def test_run_once_returns_the_result_and_leaves_no_container(seam, labels):
+    """A one-shot container gives its command's output and exit status, then is removed."""
+    engine, tag, platform = seam
+    result = engine.run_once(tag, ["echo", "once"], platform=platform, labels=labels)
+    assert (result.exit_status, result.stdout) == (0, "once\n")
+    assert engine.containers_with_label(f"{LABEL_RUN}={labels[LABEL_RUN]}") == []
+
+
+def test_tag_save_and_remove_images(seam):
+    """A tag is inspectable, saves as a tarball with a manifest, and is removed (absent ones are skipped)."""
+    engine, tag, _ = seam
+    copy = f"{tag}-compliance-{uuid.uuid4().hex[:8]}"
+    engine.tag(tag, copy)
+    try:
+        assert engine.inspect_image(copy)["Id"] == engine.inspect_image(tag)["Id"]
+        archive = b"".join(engine.save_stream([copy]))
+        with tarfile.open(fileobj=io.BytesIO(archive)) as saved:
+            assert "manifest.json" in saved.getnames()
+    finally:
+        assert engine.remove_images([copy, f"{copy}-absent"]) == [copy]
+    assert engine.inspect_image(copy) is None
