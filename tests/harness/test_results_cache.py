@@ -131,7 +131,9 @@ def test_a_folder_that_cannot_be_written_still_gives_correct_results(tmp_path):
     assert "--no-cache-results" in notices[0]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder anyway; the next test covers it")
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root writes into read-only folders; the test above covers an unwritable folder"
+)
 def test_a_read_only_folder_still_gives_correct_results(tmp_path):
     """A read-only cache folder (as a non-root user sees it): computed, correct, said once."""
     folder = tmp_path / "c"
