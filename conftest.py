@@ -17,6 +17,12 @@ pytest_plugins = ("pytester",)
 
 @pytest.fixture(scope="session")
 def tool_caches() -> dict[str, tuple[ToolCache, ...]]:
-    """The go image's work tests keep Go's build cache across runs (a host folder per platform under
-    .cache/reactor/tools/), so a second run does not recompile the standard library; nothing enters the image."""
-    return {"go": (ToolCache("go-build", "/home/claude/.cache/go-build"),)}
+    """The go image's work tests keep Go's build cache and the analysers' caches (staticcheck, golangci-lint,
+    gopls) across runs (a host folder per platform under .cache/reactor/tools/), so a second run does not
+    recompile the standard library or re-analyse it; nothing enters the image."""
+    home_cache = "/home/claude/.cache"
+    return {
+        "go": tuple(
+            ToolCache(name, f"{home_cache}/{name}") for name in ("go-build", "staticcheck", "golangci-lint", "gopls")
+        )
+    }

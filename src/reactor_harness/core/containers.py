@@ -124,19 +124,25 @@ def mount_tool_caches(
 
 
 # The engine creates a missing mount point's parents as root: hand back those below the owner's home too
-# (a root-owned ~/.cache would stop claude's other tools from keeping their caches there).
+# (a root-owned ~/.cache would stop claude's other tools from keeping their caches there). Arguments: pairs
+# of owner and mount point, so every cache of a container is handed over in one exec.
 _HAND_OVER = (
-    'chown -R "$1:$1" "$2" && home=$(getent passwd "$1" | cut -d: -f6) && dir=$(dirname "$2") && '
-    'while [ -n "$home" ] && [ "${dir#"$home"/}" != "$dir" ]; do chown "$1:$1" "$dir"; dir=$(dirname "$dir"); done'
+    'while [ "$#" -ge 2 ]; do owner=$1 target=$2; shift 2; chown -R "$owner:$owner" "$target" || exit 1; '
+    'home=$(getent passwd "$owner" | cut -d: -f6); dir=$(dirname "$target"); '
+    'while [ -n "$home" ] && [ "${dir#"$home"/}" != "$dir" ]; do chown "$owner:$owner" "$dir" || exit 1; '
+    'dir=$(dirname "$dir"); done; done'
 )
 
 
 def hand_over_tool_caches(engine: ContainerEngine, container_id: str, caches: Sequence[ToolCache]) -> None:
     """Give each mounted cache (and the folders the mount created in the owner's home) to its owner."""
-    for cache in caches:
-        result = engine.exec(container_id, ["sh", "-c", _HAND_OVER, "sh", cache.owner, cache.target], user="root")
-        if not result.succeeded:
-            raise WaitTimeout(f"could not hand the tool cache {cache.target} to {cache.owner}\n{result.describe()}")
+    if not caches:
+        return
+    pairs = [part for cache in caches for part in (cache.owner, cache.target)]
+    result = engine.exec(container_id, ["sh", "-c", _HAND_OVER, "sh", *pairs], user="root")
+    if not result.succeeded:
+        targets = ", ".join(cache.target for cache in caches)
+        raise WaitTimeout(f"could not hand the tool caches {targets} to their owners\n{result.describe()}")
 
 
 def start_container(
