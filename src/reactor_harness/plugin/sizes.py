@@ -227,7 +227,7 @@ def image_sizes(
             raise HarnessError(f"{built_image.tag} is no longer in the engine")
         stored = StoredImages(results_cache, lambda: Path(request.getfixturevalue("image_archive")))
         sizes = measure_image(
-            stored.layout(str(details["Id"])),
+            stored.layout([str(layer) for layer in details.get("RootFS", {}).get("Layers", [])]),
             image=built_image.name,
             platform=str(built_image.platform),
             uncompressed_bytes=int(details["Size"]),

@@ -1,13 +1,16 @@
-"""Size measurements kept across runs: a layer's facts by its diff_id, an image's layer list by its id.
+"""Size measurements kept across runs: a layer's facts by its diff_id, an image's layer list by its layers.
 
 Both keys are content addresses: a layer with a given diff_id always gzips to the same size and holds the
-same files, and an image id is the digest of its config (which lists its layers). When every layer of an
-image is known, measuring it needs no `docker save` archive at all; the archive is saved only on a miss.
+same files, and an image's layer stack (its diff_ids, as `docker image inspect` gives them) names the same
+layers whatever metadata sits on top. The stack, not the image id, keys the layer list: the revision label
+changes the image id with every commit while no layer changes. When every layer of an image is known,
+measuring it needs no `docker save` archive at all; the archive is saved only on a miss.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +24,22 @@ _CODE = source_digest(Path(layers_module.__file__))  # how facts are computed: a
 
 
 def layout_to_json(saved: SavedImage) -> dict[str, Any]:
-    """An image's config and layer list (not the archive's path, which is this run's)."""
-    return {
-        "config": saved.config,
-        "layers": [[layer.member, layer.diff_id, layer.created_by] for layer in saved.layers],
-    }
+    """An image's layers with the history step that made each (not the archive's path, which is this run's)."""
+    return {"layers": [[layer.diff_id, layer.created_by] for layer in saved.layers]}
 
 
-def layout_from_json(data: Any, image_id: str) -> SavedImage:
-    """The cached layer list of `image_id`; KeyError/TypeError/ValueError when the entry is malformed."""
-    layers = tuple(SavedLayer(str(member), str(diff_id), str(step)) for member, diff_id, step in data["layers"])
-    if [layer.diff_id for layer in layers] != list(data["config"]["rootfs"]["diff_ids"]):
-        raise ValueError(f"the layer list of {image_id} disagrees with its config")
-    # No archive this run: StoredLayerCache saves one only if a layer is missing from the cache.
-    return SavedImage(archive=Path(), config=dict(data["config"]), layers=layers)
+def layout_from_json(data: Any, diff_ids: Sequence[str]) -> SavedImage:
+    """The cached layer list of the stack `diff_ids`; KeyError/TypeError/ValueError when the entry is malformed
+    or lists other layers. Its layers name no archive member: a miss later reads them from a fresh archive."""
+    layers = tuple(SavedLayer("", str(diff_id), str(step)) for diff_id, step in data["layers"])
+    if [layer.diff_id for layer in layers] != list(diff_ids):
+        raise ValueError("the cached layer list is not this image's layer stack")
+    return SavedImage(archive=Path(), config={"rootfs": {"type": "layers", "diff_ids": list(diff_ids)}}, layers=layers)
+
+
+def stack_key(diff_ids: Sequence[str]) -> str:
+    """One content address for a layer stack (the digest of its diff_ids, bottom first)."""
+    return "sha256:" + hashlib.sha256("\n".join(diff_ids).encode()).hexdigest()
 
 
 def facts_from_json(data: Any, diff_id: str) -> LayerFacts:
@@ -64,14 +69,25 @@ class StoredImages:
     def archive_saved(self) -> bool:
         return self._saved is not None
 
-    def layout(self, image_id: str) -> SavedImage:
-        """The image's layers, bottom first: from the cache, or read from the archive and stored."""
+    def layout(self, diff_ids: Sequence[str]) -> SavedImage:
+        """The image's layers, bottom first, for its layer stack as the engine inspects it: from the cache, or
+        read from the archive (which must hold exactly that stack) and stored."""
+
+        def read() -> SavedImage:
+            saved = self.saved()
+            if saved.diff_ids != list(diff_ids):
+                raise layers_module.ArchiveError(
+                    f"{saved.archive}: its layers differ from the inspected image's; was the image rebuilt "
+                    "while it was measured? Run again"
+                )
+            return saved
+
         found = self.cache.get(
             LAYOUTS_KIND,
-            {"image_id": image_id, "code": _CODE},
-            self.saved,
+            {"layers": stack_key(diff_ids), "code": _CODE},
+            read,
             layout_to_json,
-            lambda data: layout_from_json(data, image_id),
+            lambda data: layout_from_json(data, diff_ids),
         )
         return found.value
 
