@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -206,3 +206,9 @@ def _reason(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
     return type(error).__name__
+
+
+def layer_stack_key(diff_ids: Sequence[str]) -> str:
+    """One content address for an image's layer stack (its diff_ids, bottom first, as `docker image inspect`
+    gives them in RootFS.Layers): the same stack is the same filesystem, whatever metadata (labels) sits on top."""
+    return "sha256:" + hashlib.sha256("\n".join(diff_ids).encode()).hexdigest()

@@ -15,6 +15,7 @@ import pytest
 from reactor_harness.build.bootstrap import OsImages
 from reactor_harness.build.builder import BuildSettings, FamilyBuilder, save_image_archive
 from reactor_harness.build.packages import PackageDiff
+from reactor_harness.core.cache import ResultCache
 from reactor_harness.core.containers import (
     Container,
     ToolCache,
@@ -85,7 +86,12 @@ def _as_list(value: Any) -> list[str]:
 
 @pytest.fixture(scope="session")
 def family_builder(
-    pytestconfig: pytest.Config, harness_settings: HarnessSettings, family: Family, engine: Engine, run_once: RunOnce
+    pytestconfig: pytest.Config,
+    harness_settings: HarnessSettings,
+    family: Family,
+    engine: Engine,
+    run_once: RunOnce,
+    results_cache: ResultCache,
 ) -> FamilyBuilder:
     """Builds the family once per run. Override to build with other settings (e.g. no CA secret)."""
     progress = progress_writer(pytestconfig)
@@ -99,6 +105,7 @@ def family_builder(
         metadata_args={"VCS_REF": revision},
         rebuild=harness_settings.rebuild,
         probe_labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
+        results_cache=results_cache,
     )
     os_images = OsImages(engine, harness_settings.reports_dir / "bootstrap", log=progress, once=run_once)
     return FamilyBuilder(family, engine, os_images, run_once, settings, harness_settings.native, progress)

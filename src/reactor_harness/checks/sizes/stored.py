@@ -9,14 +9,13 @@ measuring it needs no `docker save` archive at all; the archive is saved only on
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from reactor_harness.checks.sizes import layers as layers_module
 from reactor_harness.checks.sizes.layers import LayerFacts, SavedImage, SavedLayer, measure_layer
-from reactor_harness.core.cache import ResultCache, source_digest
+from reactor_harness.core.cache import ResultCache, layer_stack_key, source_digest
 
 LAYERS_KIND = "sizes-layers"
 LAYOUTS_KIND = "sizes-image-layouts"
@@ -35,11 +34,6 @@ def layout_from_json(data: Any, diff_ids: Sequence[str]) -> SavedImage:
     if [layer.diff_id for layer in layers] != list(diff_ids):
         raise ValueError("the cached layer list is not this image's layer stack")
     return SavedImage(archive=Path(), config={"rootfs": {"type": "layers", "diff_ids": list(diff_ids)}}, layers=layers)
-
-
-def stack_key(diff_ids: Sequence[str]) -> str:
-    """One content address for a layer stack (the digest of its diff_ids, bottom first)."""
-    return "sha256:" + hashlib.sha256("\n".join(diff_ids).encode()).hexdigest()
 
 
 def facts_from_json(data: Any, diff_id: str) -> LayerFacts:
@@ -84,7 +78,7 @@ class StoredImages:
 
         found = self.cache.get(
             LAYOUTS_KIND,
-            {"layers": stack_key(diff_ids), "code": _CODE},
+            {"layers": layer_stack_key(diff_ids), "code": _CODE},
             read,
             layout_to_json,
             lambda data: layout_from_json(data, diff_ids),
