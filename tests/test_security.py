@@ -228,8 +228,12 @@ def gate_proof(built_image, image_archive, trivy, run_once, tmp_path, security_s
         UNFIXED_CRITICAL,
         replace(FIXED_LONG_AGO, fixed_version="0~reactor1"),  # older than any installed version
     ]
-    db_root = tmp_path / "trivy-cache"
-    write_trivy_db(db_root, advisories)
+    # One DB and scan cache per worker for the run (the advisories are the same for every proof test): Trivy
+    # analyses base's layers once per worker, as the gate's kept worker cache does, and every proof scan
+    # still matches the generated DB and applies its own ignore file afresh.
+    db_root = run_once.directory / f"gate-proof-{built_image.platform.slug}-{harness_settings.worker}"
+    if not (db_root / "db" / "metadata.json").is_file():
+        write_trivy_db(db_root, advisories)
     work = tmp_path / "scans"
     work.mkdir()
     return GateProof(

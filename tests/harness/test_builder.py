@@ -16,6 +16,7 @@ from reactor_harness.build.builder import (
     local_tag,
     progress_worthy,
 )
+from reactor_harness.core.cache import CacheNotices, ResultCache
 from reactor_harness.core.engine import BuildRequest, CommandResult
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import Platform
@@ -84,9 +85,13 @@ def family(tmp_path) -> Family:
     return Family.discover(root)
 
 
-def make_builder(family, tmp_path, engine, lines=None, rebuild=False) -> FamilyBuilder:
+def make_builder(family, tmp_path, engine, lines=None, rebuild=False, results_cache=None) -> FamilyBuilder:
     settings = BuildSettings(
-        log_dir=tmp_path / "logs", ca_bundle=Path("/ca.pem"), metadata_args={"VCS_REF": "abc123"}, rebuild=rebuild
+        log_dir=tmp_path / "logs",
+        ca_bundle=Path("/ca.pem"),
+        metadata_args={"VCS_REF": "abc123"},
+        rebuild=rebuild,
+        results_cache=results_cache,
     )
     return FamilyBuilder(
         family,
@@ -197,6 +202,37 @@ def test_a_rebuild_skips_the_cache_and_diffs_the_packages_against_the_previous_b
     plain_engine = FakeEngine()
     make_builder(family, tmp_path / "plain", plain_engine).build("base", AMD64)
     assert not plain_engine.builds[0].no_cache
+
+
+@dataclass
+class RelabelledEngine(FakeEngine):
+    """Every build gives a new image id over the same layers (only the revision label changed)."""
+
+    listed: list[str] = field(default_factory=list)  # the images dpkg-query ran in
+
+    def inspect_image(self, reference: str):
+        return {**super().inspect_image(reference), "RootFS": {"Type": "layers", "Layers": ["sha256:a", "sha256:b"]}}
+
+    def run_once(self, image: str, command, **options) -> CommandResult:
+        self.listed.append(image)
+        return super().run_once(image, command, **options)
+
+
+def test_package_lists_are_kept_by_layer_stack_so_a_relabelled_build_starts_no_container(family, tmp_path):
+    """The package diff reads each image's Debian packages through the results cache, keyed by its layer
+    stack: the first run lists the previous image once (the new one has the same layers), a second run lists
+    nothing in a container, and both report an empty diff against the image the tag named before."""
+    cache = ResultCache(tmp_path / "cache", notices=CacheNotices(tmp_path / "notices.jsonl"), version="1.0")
+    first_engine, second_engine = RelabelledEngine(), RelabelledEngine()
+    first = make_builder(family, tmp_path / "run1", first_engine, results_cache=cache).build("base", AMD64)
+    second = make_builder(family, tmp_path / "run2", second_engine, results_cache=cache).build("base", AMD64)
+    assert (len(first_engine.listed), second_engine.listed) == (1, [])
+    for outcome in (first, second):
+        assert outcome.package_diff is not None
+        assert outcome.package_diff["added"] == outcome.package_diff["removed"] == outcome.package_diff["changed"] == {}
+    uncached_engine = RelabelledEngine()
+    make_builder(family, tmp_path / "run3", uncached_engine).build("base", AMD64)
+    assert len(uncached_engine.listed) == 2  # without the cache: the previous image and the new one
 
 
 def test_failing_step_of_a_frontend_error():

@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from docker.errors import APIError, ImageNotFound
 
 from reactor_harness.core.engine import (
     BuildRequest,
@@ -16,6 +17,7 @@ from reactor_harness.core.engine import (
     find_client,
 )
 from reactor_harness.core.errors import EngineUnavailable
+from reactor_harness.core.sdk import SdkEngine
 
 
 def fake_docker(directory: Path, name: str, client_version: str, buildx: bool, server: str | None) -> str:
@@ -135,3 +137,30 @@ def test_assertions_print_the_whole_result():
     assert_failed(result)
     with pytest.raises(AssertionError, match="expected to fail"):
         assert_failed(CommandResult(("true",), 0, "", ""))
+
+
+class _RacingApi:
+    """A stand-in for the SDK's API client: removing a tag fails as the engine does when another removal of
+    the same image id won the race; `remaining` lists the references the engine still has afterwards."""
+
+    def __init__(self, remaining: set[str]) -> None:
+        self.remaining = remaining
+
+    def remove_image(self, reference: str, force: bool) -> None:
+        raise APIError("500 Server Error", explanation="unrecognized image ID sha256:b059ff")
+
+    def inspect_image(self, reference: str) -> dict[str, str]:
+        if reference in self.remaining:
+            return {"Id": "sha256:b059ff"}
+        raise ImageNotFound(f"No such image: {reference}")
+
+
+def test_a_removal_that_lost_a_race_counts_when_the_reference_is_gone(monkeypatch):
+    """Removing a tag whose image another removal deleted first is done (the tag is gone); a failed removal
+    of a tag the engine still has is still an error."""
+    sdk = SdkEngine({})
+    monkeypatch.setattr(sdk, "api", lambda timeout=None: _RacingApi(remaining=set()))
+    assert sdk.remove_images(["reactor-test/size-sample:bloated-gw0"]) == ["reactor-test/size-sample:bloated-gw0"]
+    monkeypatch.setattr(sdk, "api", lambda timeout=None: _RacingApi(remaining={"kept:1"}))
+    with pytest.raises(APIError):
+        sdk.remove_images(["kept:1"])

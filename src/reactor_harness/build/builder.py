@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reactor_harness.build.bootstrap import OsImages
 from reactor_harness.build.packages import diff_packages, installed_packages
+from reactor_harness.core.cache import ResultCache
 from reactor_harness.core.engine import LABEL_HARNESS, BuildRequest, Engine
 from reactor_harness.core.environment import Environment
 from reactor_harness.core.once import RunOnce
@@ -129,6 +130,8 @@ class BuildSettings:
     rebuild: bool = False  # --rebuild: no build cache, so apt reads fresh indices and takes new revisions
     # Labels for the short containers that list a build's packages (the run's, so leftovers are reaped).
     probe_labels: Mapping[str, str] = field(default_factory=dict)
+    # Package lists kept across runs by layer stack (None: each build's lists are queried in containers).
+    results_cache: ResultCache | None = None
 
 
 class FamilyBuilder:
@@ -205,7 +208,8 @@ class FamilyBuilder:
         )
         previous = self.engine.inspect_image(tag)
         previous_id = str(previous["Id"]) if previous and previous.get("Id") else None
-        before = self._packages(previous_id, platform) if previous_id else None
+        previous_layers = _layer_stack(previous)
+        before = self._packages(previous_id, previous_layers, platform) if previous_id else None
         self.settings.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.settings.log_dir / f"build-{image}-{platform.slug}.log"
         started = time.monotonic()
@@ -243,7 +247,7 @@ class FamilyBuilder:
         self.progress(f"{image} for {platform}: built in {duration:.0f}s")
         package_diff = None
         if previous_id and before is not None and details.get("Id") and details["Id"] != previous_id:
-            after = self._packages(str(details["Id"]), platform)
+            after = self._packages(str(details["Id"]), _layer_stack(details), platform)
             if after is not None:
                 diff = diff_packages(previous_id, before, after)
                 package_diff = diff.to_json()
@@ -261,8 +265,20 @@ class FamilyBuilder:
             package_diff=package_diff,
         )
 
-    def _packages(self, image_id: str, platform: Platform) -> dict[str, str] | None:
-        return installed_packages(self.engine, image_id, str(platform), self.settings.probe_labels)
+    def _packages(self, image_id: str, layers: Sequence[str], platform: Platform) -> dict[str, str] | None:
+        return installed_packages(
+            self.engine,
+            image_id,
+            str(platform),
+            self.settings.probe_labels,
+            layers=layers,
+            cache=self.settings.results_cache,
+        )
+
+
+def _layer_stack(details: Mapping[str, Any] | None) -> list[str]:
+    """The image's diff_ids as the engine inspects them ([] when it does not say)."""
+    return [str(layer) for layer in ((details or {}).get("RootFS") or {}).get("Layers") or []]
 
 
 def request_summary(request: BuildRequest) -> list[str]:

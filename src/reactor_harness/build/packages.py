@@ -6,11 +6,12 @@ packages added, removed and upgraded (or downgraded) between the image the tag n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reactor_harness.core.engine import Engine
+from reactor_harness.core.cache import ResultCache, layer_stack_key
+from reactor_harness.core.protocols import ContainerEngine
 
 DPKG_QUERY = ("dpkg-query", "-W", "-f", "${Package}\t${Version}\n")
 
@@ -78,7 +79,44 @@ def diff_packages(previous_image: str, before: Mapping[str, str], after: Mapping
     )
 
 
-def installed_packages(engine: Engine, image: str, platform: str, labels: Mapping[str, str]) -> dict[str, str] | None:
-    """The image's Debian packages (name -> version), or None when it has no dpkg or cannot run here."""
-    result = engine.run_once(image, list(DPKG_QUERY), platform=platform, labels=labels, user="root", timeout=300)
-    return parse_dpkg_query(result.stdout) if result.succeeded else None
+PACKAGES_KIND = "debian-packages"
+
+
+class _NotListed(Exception):
+    """dpkg-query did not answer (no dpkg in the image, or it cannot run here): nothing to keep."""
+
+
+def installed_packages(
+    engine: ContainerEngine,
+    image: str,
+    platform: str,
+    labels: Mapping[str, str],
+    *,
+    layers: Sequence[str] = (),
+    cache: ResultCache | None = None,
+) -> dict[str, str] | None:
+    """The image's Debian packages (name -> version), or None when it has no dpkg or cannot run here.
+
+    With its layer stack and a results cache, the list is kept by the stack: the same layers hold the same
+    dpkg database, so a later build with the same layers (a new revision label only) starts no container.
+    """
+
+    def query() -> dict[str, str]:
+        result = engine.run_once(image, list(DPKG_QUERY), platform=platform, labels=labels, user="root", timeout=300)
+        if not result.succeeded:
+            raise _NotListed
+        return parse_dpkg_query(result.stdout)
+
+    try:
+        if cache is None or not layers:
+            return query()
+        key = {"layers": layer_stack_key(layers), "platform": platform, "query": " ".join(DPKG_QUERY)}
+        return cache.get(PACKAGES_KIND, key, query, dict, _packages_from_json).value
+    except _NotListed:
+        return None
+
+
+def _packages_from_json(data: Any) -> dict[str, str]:
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValueError("not a name -> version mapping")
+    return dict(data)

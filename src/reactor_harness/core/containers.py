@@ -88,6 +88,63 @@ class Container:
         return bytes.fromhex("".join(result.stdout.split()))
 
 
+@dataclass(frozen=True)
+class ToolCache:
+    """A toolchain cache a test container mounts from the host, so work tests reuse it across runs.
+
+    It lives in `<cache dir>/tools/<name>/<os>-<arch>` (one per platform: artefacts of one architecture
+    are no use to another) and is bind-mounted at `target`, owned by `owner` inside the container. A bind
+    mount never enters an image: `docker save` and the scans see the image, not the container.
+    """
+
+    name: str  # the folder's name on the host, e.g. "go-build"
+    target: str  # where the image's tool looks for it, e.g. /home/claude/.cache/go-build
+    owner: str = USER
+
+    def host_folder(self, cache_dir: Path, platform_slug: str) -> Path:
+        return cache_dir / "tools" / self.name / platform_slug
+
+
+def mount_tool_caches(
+    caches: Sequence[ToolCache], cache_dir: Path, platform_slug: str
+) -> tuple[list[str], list[ToolCache]]:
+    """The volume options for the caches whose host folder could be made, and those caches (an unwritable
+    cache folder leaves a cache out: its tool then starts cold in the container, as without the cache)."""
+    volumes: list[str] = []
+    mounted: list[ToolCache] = []
+    for cache in caches:
+        folder = cache.host_folder(cache_dir, platform_slug)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        volumes.append(f"{folder.resolve()}:{cache.target}")
+        mounted.append(cache)
+    return volumes, mounted
+
+
+# The engine creates a missing mount point's parents as root: hand back those below the owner's home too
+# (a root-owned ~/.cache would stop claude's other tools from keeping their caches there). Arguments: pairs
+# of owner and mount point, so every cache of a container is handed over in one exec.
+_HAND_OVER = (
+    'while [ "$#" -ge 2 ]; do owner=$1 target=$2; shift 2; chown -R "$owner:$owner" "$target" || exit 1; '
+    'home=$(getent passwd "$owner" | cut -d: -f6); dir=$(dirname "$target"); '
+    'while [ -n "$home" ] && [ "${dir#"$home"/}" != "$dir" ]; do chown "$owner:$owner" "$dir" || exit 1; '
+    'dir=$(dirname "$dir"); done; done'
+)
+
+
+def hand_over_tool_caches(engine: ContainerEngine, container_id: str, caches: Sequence[ToolCache]) -> None:
+    """Give each mounted cache (and the folders the mount created in the owner's home) to its owner."""
+    if not caches:
+        return
+    pairs = [part for cache in caches for part in (cache.owner, cache.target)]
+    result = engine.exec(container_id, ["sh", "-c", _HAND_OVER, "sh", *pairs], user="root")
+    if not result.succeeded:
+        targets = ", ".join(cache.target for cache in caches)
+        raise WaitTimeout(f"could not hand the tool caches {targets} to their owners\n{result.describe()}")
+
+
 def start_container(
     engine: ContainerEngine,
     tag: str,

@@ -18,6 +18,7 @@ DEBIAN_MIRROR = "REACTOR_DEBIAN_MIRROR"
 DEBIAN_SECURITY_MIRROR = "REACTOR_DEBIAN_SECURITY_MIRROR"
 TRIVY = "REACTOR_TRIVY"
 TRIVY_CACHE_DIR = "REACTOR_TRIVY_CACHE_DIR"
+CACHE_DIR = "REACTOR_CACHE_DIR"
 IGNORE_UNFIXED = "REACTOR_IGNORE_UNFIXED"
 REGISTRY_USERNAME = "REACTOR_REGISTRY_USERNAME"
 REGISTRY_PASSWORD = "REACTOR_REGISTRY_PASSWORD"  # noqa: S105 - the variable's name, not a secret
@@ -36,6 +37,7 @@ VARIABLES: Mapping[str, str] = {
     DEBIAN_SECURITY_MIRROR: "the Debian security archive the bootstrap takes from",
     TRIVY: "the Trivy binary to use",
     TRIVY_CACHE_DIR: "default of --trivy-cache-dir",
+    CACHE_DIR: "default of --reactor-cache-dir",
     IGNORE_UNFIXED: "default of --ignore-unfixed",
     REGISTRY_USERNAME: "registry user of reactor-release",
     REGISTRY_PASSWORD: "registry password of reactor-release",
@@ -70,6 +72,7 @@ class Environment:
     debian_security_mirror: str | None = None
     trivy: str | None = None
     trivy_cache_dir: str | None = None
+    cache_dir: str | None = None
     ignore_unfixed: bool = False
     registry_username: str | None = None
     registry_password: str | None = None
@@ -91,6 +94,7 @@ class Environment:
             debian_security_mirror=_get(env, DEBIAN_SECURITY_MIRROR),
             trivy=_get(env, TRIVY),
             trivy_cache_dir=_get(env, TRIVY_CACHE_DIR),
+            cache_dir=_get(env, CACHE_DIR),
             ignore_unfixed=truthy(env.get(IGNORE_UNFIXED)),
             registry_username=_get(env, REGISTRY_USERNAME),
             registry_password=_get(env, REGISTRY_PASSWORD),

@@ -15,6 +15,7 @@ pytest_plugins = [
     "reactor_harness.plugin.settings",  # options, ini values, REACTOR_* variables -> one HarnessSettings
     "reactor_harness.plugin.collection",  # markers, image × platform parametrization, test order
     "reactor_harness.plugin.fixtures",  # family, engine, builder, built image, container, hosts
+    "reactor_harness.plugin.caching",  # the results cache, tool caches for test containers, cache notices
     "reactor_harness.plugin.cleanup",  # the controller removes what the run started
     "reactor_harness.plugin.results",  # the results channel: areas' typed results reach the controller
     "reactor_harness.plugin.report",  # the image × platform matrix, evidence, the gate summary

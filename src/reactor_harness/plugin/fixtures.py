@@ -6,6 +6,7 @@ its docstring says what overriding it does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,16 @@ import pytest
 from reactor_harness.build.bootstrap import OsImages
 from reactor_harness.build.builder import BuildSettings, FamilyBuilder, save_image_archive
 from reactor_harness.build.packages import PackageDiff
-from reactor_harness.core.containers import Container, reap_leftovers, run_labels, start_container
+from reactor_harness.core.cache import ResultCache
+from reactor_harness.core.containers import (
+    Container,
+    ToolCache,
+    hand_over_tool_caches,
+    mount_tool_caches,
+    reap_leftovers,
+    run_labels,
+    start_container,
+)
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import EngineUnavailable, HarnessError
 from reactor_harness.core.hosts import ImageHost, host_for
@@ -76,7 +86,12 @@ def _as_list(value: Any) -> list[str]:
 
 @pytest.fixture(scope="session")
 def family_builder(
-    pytestconfig: pytest.Config, harness_settings: HarnessSettings, family: Family, engine: Engine, run_once: RunOnce
+    pytestconfig: pytest.Config,
+    harness_settings: HarnessSettings,
+    family: Family,
+    engine: Engine,
+    run_once: RunOnce,
+    results_cache: ResultCache,
 ) -> FamilyBuilder:
     """Builds the family once per run. Override to build with other settings (e.g. no CA secret)."""
     progress = progress_writer(pytestconfig)
@@ -90,6 +105,7 @@ def family_builder(
         metadata_args={"VCS_REF": revision},
         rebuild=harness_settings.rebuild,
         probe_labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
+        results_cache=results_cache,
     )
     os_images = OsImages(engine, harness_settings.reports_dir / "bootstrap", log=progress, once=run_once)
     return FamilyBuilder(family, engine, os_images, run_once, settings, harness_settings.native, progress)
@@ -158,20 +174,29 @@ def built_image(
 
 @pytest.fixture
 def container(
-    built_image: BuiltImage, engine: Engine, run_once: RunOnce, harness_settings: HarnessSettings
+    built_image: BuiltImage,
+    engine: Engine,
+    run_once: RunOnce,
+    harness_settings: HarnessSettings,
+    tool_caches: Mapping[str, tuple[ToolCache, ...]],
 ) -> Container:
-    """The image's long-lived test container (no network), shared by its tests and removed at the end."""
-    container_id = run_once.get(
-        f"container-{built_image.name}-{built_image.platform.slug}",
-        lambda: start_container(
+    """The image's long-lived test container (no network), shared by its tests and removed at the end; it
+    mounts the image's tool caches (`tool_caches`) from the host."""
+
+    def start() -> str:
+        caches = tool_caches.get(built_image.name, ())
+        volumes, mounted = mount_tool_caches(caches, harness_settings.cache.directory, built_image.platform.slug)
+        container_id = start_container(
             engine,
             built_image.tag,
             str(built_image.platform),
             run_labels(harness_settings.run_id, harness_settings.owner_pid),
-        ),
-        str,
-        str,
-    )
+            volumes=volumes,
+        )
+        hand_over_tool_caches(engine, container_id, mounted)
+        return container_id
+
+    container_id = run_once.get(f"container-{built_image.name}-{built_image.platform.slug}", start, str, str)
     return Container(engine=engine, id=container_id, image=built_image.name, platform=str(built_image.platform))
 
 

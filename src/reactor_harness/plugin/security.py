@@ -21,6 +21,7 @@ from reactor_harness.checks.security.accepted import IgnoreFile, SecurityPolicyE
 from reactor_harness.checks.security.findings import Report, parse_report
 from reactor_harness.checks.security.gate import ParentLayers, inherited_layers, parent_image
 from reactor_harness.checks.security.scan import ImageScanRecord, scan_dockerfiles, scan_image_for_gate
+from reactor_harness.checks.security.stored import cached_scan, scan_key
 from reactor_harness.checks.security.summary import security_result_data, vulnerability_db_record
 from reactor_harness.checks.security.trivy import Trivy, TrivyNotFound, find_trivy
 from reactor_harness.checks.security.vulndb import (
@@ -29,6 +30,7 @@ from reactor_harness.checks.security.vulndb import (
     read_db_metadata,
     worker_scan_cache,
 )
+from reactor_harness.core.cache import ResultCache
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.once import RunOnce
@@ -159,9 +161,14 @@ class SecurityScanner:
     run_once: RunOnce
     worker: str = "main"  # the xdist worker's id: each worker scans with a Trivy cache of its own
     key_prefix: str = "trivy-scan"  # the once-per-run key; the generated-DB proof scans under its own
+    results_cache: ResultCache | None = None  # scans kept across runs by image id and inputs (None: never)
 
-    def scan(self, image: str, platform: Platform, archive: Callable[[], Path]) -> ImageScanRecord:
-        def produce() -> ImageScanRecord:
+    def scan(
+        self, image: str, platform: Platform, archive: Callable[[], Path], image_id: str | None = None
+    ) -> ImageScanRecord:
+        """The image's scan: once per run; across runs from the results cache when image_id is known."""
+
+        def scan_now() -> ImageScanRecord:
             with worker_scan_cache(self.settings.cache_dir, self.worker) as cache_dir:
                 return scan_image_for_gate(
                     self.trivy,
@@ -176,6 +183,19 @@ class SecurityScanner:
                     with_vulnerabilities=self.vulnerability_db.available,
                 )
 
+        def produce() -> ImageScanRecord:
+            if image_id is None or self.results_cache is None:
+                return scan_now()
+            key = scan_key(
+                image_id=image_id,
+                trivy_version=self.trivy.binary.version,
+                db_cache_dir=self.settings.cache_dir if self.vulnerability_db.available else None,
+                ignorefile=self.settings.ignorefile,
+                ignore_unfixed=self.settings.ignore_unfixed,
+            )
+            stem = f"{image}-{platform.slug}"
+            return cached_scan(self.results_cache, key, scan_now, reports_dir=self.reports_dir, stem=stem).value
+
         key = f"{self.key_prefix}-{image}-{platform.slug}"
         return self.run_once.get(key, produce, ImageScanRecord.to_json, ImageScanRecord.from_json)
 
@@ -188,10 +208,17 @@ def security_scanner(
     vulnerability_db: VulnerabilityDb,
     security_reports_dir: Path,
     run_once: RunOnce,
+    results_cache: ResultCache,
 ) -> SecurityScanner:
     """The run's image scanner. Override to scan with other settings."""
     return SecurityScanner(
-        trivy, security_settings, vulnerability_db, security_reports_dir, run_once, harness_settings.worker
+        trivy,
+        security_settings,
+        vulnerability_db,
+        security_reports_dir,
+        run_once,
+        worker=harness_settings.worker,
+        results_cache=results_cache,
     )
 
 
@@ -253,6 +280,7 @@ def security_result(scan: SecurityScan, scanner: SecurityScanner, policy: Family
         accepted_risks=_accepted_or_none(scanner.settings),
     )
     data["report"] = scan.record.report
+    data["cache"] = {"from_cache": scan.record.from_cache}  # True: Trivy's outputs came from the results cache
     return AreaResult(scan.record.image, scan.record.platform, "security", data)
 
 
@@ -260,20 +288,28 @@ def security_result(scan: SecurityScan, scanner: SecurityScanner, policy: Family
 def security_scan(
     request: pytest.FixtureRequest,
     built_image: BuiltImage,
-    image_archive: Path,
     security_scanner: SecurityScanner,
     family_policy: FamilyPolicy,
 ) -> SecurityScan:
-    """The image's Trivy scan (vulnerabilities when the DB is there, secrets, image-config misconfigurations)."""
+    """The image's Trivy scan (vulnerabilities when the DB is there, secrets, image-config misconfigurations);
+    the image archive is saved only when the scan is not in the results cache."""
     try:
-        scan = read_scan(security_scanner.scan(built_image.name, built_image.platform, lambda: image_archive))
+        record = security_scanner.scan(
+            built_image.name,
+            built_image.platform,
+            lambda: Path(request.getfixturevalue("image_archive")),
+            built_image.outcome.image_id,
+        )
+        scan = read_scan(record)
     except HarnessError as error:
         pytest.fail(f"{built_image}: {error}", pytrace=False)
     record_result(request.node, security_result(scan, security_scanner, family_policy, dt.datetime.now(dt.UTC)))
+    origin = "from the results cache (scanned earlier" if record.from_cache else "scan took"
     request.node.add_report_section(
         "call",
         "trivy",
-        f"{scan.report.summary()}\nscan took {scan.record.duration_seconds:.1f}s; report {scan.record.report}",
+        f"{scan.report.summary()}\n{origin} {record.duration_seconds:.1f}s"
+        f"{')' if record.from_cache else ''}; report {record.report}",
     )
     return scan
 
@@ -323,7 +359,7 @@ def family_security_scans(
                     missing.append(f"{name} ({platform}): did not build")
                     continue
                 archive = partial(save_image_archive, engine, run_once, name, platform, outcome.tag)
-                record = security_scanner.scan(name, platform, archive)
+                record = security_scanner.scan(name, platform, archive, outcome.image_id)
                 reports.append(read_scan(record).report)
             except HarnessError as error:
                 missing.append(f"{name} ({platform}): {error}")

@@ -7,12 +7,13 @@ The settings are computed in `pytest_configure` and kept in `config.stash[SETTIN
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from reactor_harness.checks.sizes.baseline import BASELINE_FILE_NAME, UPDATE_OPTION
+from reactor_harness.core.cache import DEFAULT_CACHE_DIR as DEFAULT_RESULTS_CACHE_DIR
 from reactor_harness.core.environment import Environment
 from reactor_harness.core.errors import FamilyError, PlatformError
 from reactor_harness.core.platforms import Platform, native_platform, parse_platforms
@@ -45,6 +46,14 @@ class SizeSettings:
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    """Where results that survive runs are kept (layer sizes, Trivy scans, tool caches), and whether to use them."""
+
+    directory: Path = Path(DEFAULT_RESULTS_CACHE_DIR)
+    use_results: bool = True  # False: --no-cache-results, every size and scan is recomputed (and not stored)
+
+
+@dataclass(frozen=True)
 class HarnessSettings:
     """The run's configuration, validated once from options, ini values and environment."""
 
@@ -65,6 +74,7 @@ class HarnessSettings:
     # $REACTOR_REQUIRE_NATIVE: platforms this run must run natively (the workflow's native runner jobs set it),
     # so a check that cannot run under emulation fails here instead of not applying (plugin.outcomes.needs_native).
     require_native: tuple[Platform, ...] = ()
+    cache: CacheSettings = field(default_factory=CacheSettings)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -109,6 +119,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="strict mode: what cannot run here (no engine, no emulation) fails instead of skipping "
         "(on when CI=true; pytest's own --strict turns it on too)",
+    )
+    group.addoption(
+        "--reactor-cache-dir",
+        dest="reactor_cache_dir",
+        default=None,
+        help="where results that survive runs are kept: layer sizes by diff_id, Trivy scans by image id and "
+        f"inputs, the go image's build cache (default: $REACTOR_CACHE_DIR, else {DEFAULT_RESULTS_CACHE_DIR})",
+    )
+    group.addoption(
+        "--no-cache-results",
+        dest="reactor_no_cache_results",
+        action="store_true",
+        default=False,
+        help="measure every layer and run every Trivy scan afresh, ignoring and not writing the results cache",
     )
     parser.addini("reactor_images_dir", "the image family's folder (default: images)", default="images")
     parser.addini(
@@ -249,6 +273,14 @@ def _sizes(config: pytest.Config, images_dir: Path) -> SizeSettings:
     return SizeSettings(baseline=baseline, update_baseline=bool(config.getoption("reactor_update_size_baseline")))
 
 
+def _cache(config: pytest.Config, environment: Environment) -> CacheSettings:
+    option = config.getoption("reactor_cache_dir") or environment.cache_dir or DEFAULT_RESULTS_CACHE_DIR
+    directory = (config.rootpath / option).resolve()
+    if directory.exists() and not directory.is_dir():
+        raise pytest.UsageError(f"--reactor-cache-dir {directory}: exists and is not a folder; give a folder")
+    return CacheSettings(directory=directory, use_results=not config.getoption("reactor_no_cache_results"))
+
+
 def settings_from_config(config: pytest.Config, environment: Environment | None = None) -> HarnessSettings:
     """Validate options, ini values and environment into HarnessSettings; pytest.UsageError on bad input."""
     environment = Environment.read() if environment is None else environment
@@ -283,6 +315,7 @@ def settings_from_config(config: pytest.Config, environment: Environment | None 
         sizes=_sizes(config, images_dir),
         rebuild=bool(config.getoption("reactor_rebuild")),
         require_native=require_native(environment.require_native),
+        cache=_cache(config, environment),
     )
 
 

@@ -14,16 +14,16 @@ import pytest
 
 from reactor_harness.build.builder import FamilyBuilder
 from reactor_harness.checks.sizes.baseline import UPDATE_OPTION, BaselineError, SizeBaseline
-from reactor_harness.checks.sizes.layers import read_saved_image
 from reactor_harness.checks.sizes.measure import (
     ImageSizes,
-    OnceLayerCache,
     ParentImage,
     measure_image,
     parent_reference,
 )
 from reactor_harness.checks.sizes.policy import SizePolicy
+from reactor_harness.checks.sizes.stored import StoredImages
 from reactor_harness.checks.sizes.table import SizeRow, evidence, markdown_table, size_row
+from reactor_harness.core.cache import ResultCache
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.once import RunOnce
@@ -38,12 +38,14 @@ from reactor_harness.report.results import AreaResult
 REPORT_NAME = "sizes.md"
 
 
-def sizes_result(row: SizeRow, growth_limit: float | None = None, headroom: float = 0.0) -> AreaResult:
+def sizes_result(
+    row: SizeRow, growth_limit: float | None = None, sizes: ImageSizes | None = None, headroom: float = 0.0
+) -> AreaResult:
     """A measured size row as the "sizes" area's result (its keys are the ones the matrix reads).
 
     With the baseline known, the result also carries the baseline's sizes, the growth in percent, and the
     status the size rules give it (over budget, past the headroom it keeps free, or grown past growth_limit,
-    fails).
+    fails). With the measurement given, it says how many of its layers' facts came from the results cache.
     """
     data = {key: value for key, value in row.to_json().items() if key not in {"image", "platform"}}
     over_budget = row.compressed_bytes > round(row.budget_bytes * (1 - headroom))
@@ -55,6 +57,13 @@ def sizes_result(row: SizeRow, growth_limit: float | None = None, headroom: floa
         data["baseline_uncompressed_bytes"] = row.baseline.uncompressed_bytes
     if change is not None and row.baseline is not None and row.baseline.compressed_bytes:
         data["growth_percent"] = round(change.ratio * 100, 2)
+    if sizes is not None:
+        data["cache"] = {
+            "layers_from_cache": sizes.layers_from_cache,
+            "layers": len(sizes.layers),
+            "from_cache": sizes.layers_from_cache == len(sizes.layers),
+            "archive_saved": sizes.archive_saved,
+        }
     return AreaResult(row.image, row.platform, "sizes", data)
 
 
@@ -210,24 +219,28 @@ def image_sizes(
     engine: Engine,
     run_once: RunOnce,
     size_policy: SizePolicy,
+    results_cache: ResultCache,
 ) -> ImageSizes:
     """The target's measured sizes (once per run), with the layer evidence attached to the test report."""
 
     def measure() -> ImageSizes:
-        archive = Path(request.getfixturevalue("image_archive"))
         details = engine.inspect_image(built_image.tag)
         if details is None:
             raise HarnessError(f"{built_image.tag} is no longer in the engine")
-        return measure_image(
-            read_saved_image(archive),
+        stored = StoredImages(results_cache, lambda: Path(request.getfixturevalue("image_archive")))
+        sizes = measure_image(
+            stored.layout([str(layer) for layer in details.get("RootFS", {}).get("Layers", [])]),
             image=built_image.name,
             platform=str(built_image.platform),
             uncompressed_bytes=int(details["Size"]),
-            cache=OnceLayerCache(run_once),
+            cache=stored,
             parent=parent_image.reference,
             parent_diff_ids=parent_image.diff_ids,
             dockerfile=built_image.dockerfile,
             policy=size_policy,
+        )
+        return dataclasses.replace(
+            sizes, layers_from_cache=stored.layers_from_cache, archive_saved=stored.archive_saved
         )
 
     key = f"sizes-{built_image.name}-{built_image.platform.slug}"
@@ -240,5 +253,5 @@ def image_sizes(
         pytest.fail(problem, pytrace=False)  # outside the except: the report shows the message alone
     request.node.add_report_section("setup", "image sizes", evidence(sizes, size_policy))
     row = size_row(sizes, size_policy).with_baseline(_baseline_or_none(request.config))
-    record_result(request.node, sizes_result(row, size_policy.growth_limit, size_policy.headroom))
+    record_result(request.node, sizes_result(row, size_policy.growth_limit, sizes, size_policy.headroom))
     return sizes

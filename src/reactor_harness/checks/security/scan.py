@@ -24,6 +24,7 @@ class ImageScanRecord:
     duration_seconds: float
     trivy_version: str
     command: tuple[str, ...]
+    from_cache: bool = False  # True: Trivy's outputs came from the results cache, no scan ran in this run
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

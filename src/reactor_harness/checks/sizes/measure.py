@@ -133,6 +133,8 @@ class ImageSizes:
     own_waste: tuple[WastedCopy, ...] = ()  # the largest ones, for the evidence
     parent_bytes_hidden: int = 0  # parent-layer file bytes own layers delete or overwrite (reported only)
     notes: tuple[str, ...] = ()
+    layers_from_cache: int = 0  # how many layers' facts the results cache held (the rest were measured)
+    archive_saved: bool = True  # False: every layer was cached, no `docker save` archive was needed
 
     def __str__(self) -> str:
         return f"{self.image}-{self.platform}"
@@ -169,6 +171,8 @@ class ImageSizes:
             own_waste=tuple(WastedCopy(**item) for item in data["own_waste"]),
             parent_bytes_hidden=data["parent_bytes_hidden"],
             notes=tuple(data["notes"]),
+            layers_from_cache=int(data.get("layers_from_cache", 0)),
+            archive_saved=bool(data.get("archive_saved", True)),
         )
 
 
