@@ -125,14 +125,21 @@ def test_a_folder_that_cannot_be_written_still_gives_correct_results(tmp_path):
     assert "--no-cache-results" in notices[0]
 
 
-@pytest.mark.skipif(
-    os.geteuid() == 0, reason="root writes into read-only folders; the test above covers an unwritable folder"
-)
-def test_a_read_only_folder_still_gives_correct_results(tmp_path):
+def test_a_read_only_folder_still_gives_correct_results(tmp_path, monkeypatch):
     """A read-only cache folder (as a non-root user sees it): computed, correct, said once."""
     folder = tmp_path / "c"
     calls: list[int] = []
     get(cache_in(folder, tmp_path), calls, key={**KEY, "diff_id": "sha256:old"})
+    if os.geteuid() == 0:
+        # Root writes through the modes below; refuse as the kernel refuses anyone else (EACCES).
+        real_mkstemp = cache_module.tempfile.mkstemp
+
+        def refused(*args, **kwargs):
+            if Path(kwargs.get("dir", "")).is_relative_to(folder):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+            return real_mkstemp(*args, **kwargs)
+
+        monkeypatch.setattr(cache_module.tempfile, "mkstemp", refused)
     for path in sorted(folder.rglob("*"), reverse=True):
         path.chmod(0o555 if path.is_dir() else 0o444)
     folder.chmod(0o555)
