@@ -77,9 +77,10 @@ def write_reports(
     return folder
 
 
-# What differs between two runs of the same checks on the same images: when they ran, how long they took, and
-# the build log's tail (BuildKit prints steps in the order they finish, and the context's transfer size varies).
-_RUN_KEYS = frozenset({"run_id", "generated", "merged_from", "reports_dir", "log_tail"})
+# What differs between two runs of the same checks on the same images: when they ran, how long they took, the
+# build log's tail (BuildKit prints steps in the order they finish, and the context's transfer size varies), and
+# which results came from the results cache (an earlier run filled it; the values are the same).
+_RUN_KEYS = frozenset({"run_id", "generated", "merged_from", "reports_dir", "log_tail", "cache"})
 
 
 def _comparable(value: Any, folder: str) -> Any:
