@@ -37,7 +37,9 @@ def _run_suite(platform: str, reports: Path) -> subprocess.CompletedProcess[str]
     )
 
 
-def test_per_platform_runs_merge_into_the_report_of_one_run_over_both(engine, harness_settings, tmp_path):
+def test_per_platform_runs_merge_into_the_report_of_one_run_over_both(
+    engine, harness_settings, family_builder, tmp_path
+):
     """`--platform linux/amd64` and `--platform linux/arm64` into separate reports folders, merged, equal the
     `--platform all` run's record, summary.json and matrix cell for cell (timings and run ids aside)."""
     platforms = [Platform.parse(name) for name in SUPPORTED]
@@ -47,6 +49,11 @@ def test_per_platform_runs_merge_into_the_report_of_one_run_over_both(engine, ha
         reason = why_unrunnable(platform, harness_settings.native)
         if reason:
             skip_or_fail(harness_settings, reason)
+    # Built for this commit first, so no compared run is the one that replaces an earlier build of the tag (that
+    # run alone would report the Debian packages changed against it).
+    for platform in platforms:
+        outcome = family_builder.build("base", platform)
+        assert outcome.succeeded, f"base for {platform} did not build: {outcome.error}\n{outcome.log_tail}"
     reports = {}
     for platform in (*SUPPORTED, "all"):
         reports[platform] = tmp_path / f"reports-{platform.replace('/', '-')}"
