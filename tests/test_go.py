@@ -117,8 +117,13 @@ def test_dlv_stops_at_a_breakpoint(container, built_image, samples, harness_sett
     assert '["reactor","go"]' in result.stdout, result.describe()
 
 
-def test_go_test_race_runs_with_cgo(container, built_image, samples):
+def test_go_test_race_runs_with_cgo(container, built_image, samples, harness_settings):
     """`go test -race` (cgo, so gcc) passes the clean module and reports the planted data race."""
+    why = (
+        f"{built_image}: the race detector (ThreadSanitizer) needs the 48-bit address space of a native arm64 or "
+        "amd64 kernel; qemu user-mode emulation gives it 39 bits ('FATAL: ThreadSanitizer: unsupported VMA range')"
+    )
+    needs_native(harness_settings, built_image.platform, why)
     clean = container.exec(["go", "test", "-race", "./..."], workdir=f"{samples}/greeting", env=OFFLINE)
     assert_succeeded(clean, f"{built_image}: go test -race on the clean module")
     racy = container.exec(["go", "test", "-race", "./..."], workdir=f"{samples}/racy", env=OFFLINE)
