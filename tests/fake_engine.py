@@ -17,7 +17,7 @@ from typing import Any
 
 from reactor_harness.core.commands import CommandResult
 from reactor_harness.core.errors import EngineCommandError
-from reactor_harness.core.protocols import BuildRequest
+from reactor_harness.core.protocols import BuildRequest, ContainerSpec
 
 
 @dataclass
@@ -96,43 +96,20 @@ class FakeEngine:
         return []
 
     # -- containers ---------------------------------------------------------------------------------
-    def run_detached(
-        self,
-        image: str,
-        *,
-        platform: str,
-        labels: Mapping[str, str],
-        network: str = "none",
-        environment: Mapping[str, str] | None = None,
-        volumes: Sequence[str] = (),
-        user: str | None = None,
-        command: Sequence[str] = (),
-        tty: bool = False,
-    ) -> str:
-        if image not in self.images:
-            raise EngineCommandError(f"cannot create a container of {image} ({platform}): No such image", image)
+    def run_detached(self, spec: ContainerSpec, *, tty: bool = False) -> str:
+        if spec.image not in self.images:
+            message = f"cannot create a container of {spec.image} ({spec.platform}): No such image"
+            raise EngineCommandError(message, spec.image)
         container_id = uuid.uuid4().hex * 2
-        self.containers[container_id] = FakeContainer(image, dict(labels), dict(environment or {}), user or "root")
+        self.containers[container_id] = FakeContainer(
+            spec.image, dict(spec.labels), dict(spec.environment), spec.user or "root"
+        )
         return container_id
 
-    def run_once(
-        self,
-        image: str,
-        command: Sequence[str],
-        *,
-        platform: str,
-        labels: Mapping[str, str],
-        network: str = "none",
-        environment: Mapping[str, str] | None = None,
-        volumes: Sequence[str] = (),
-        user: str | None = None,
-        timeout: float = 300.0,
-    ) -> CommandResult:
-        container_id = self.run_detached(
-            image, platform=platform, labels=labels, environment=environment, user=user, command=command
-        )
+    def run_once(self, spec: ContainerSpec, *, timeout: float = 300.0) -> CommandResult:
+        container_id = self.run_detached(spec)
         try:
-            return self.exec(container_id, command)
+            return self.exec(container_id, spec.command)
         finally:
             self.remove_containers([container_id])
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.core.containers import run_labels, wait_until
+from reactor_harness.core.containers import wait_until
 from reactor_harness.core.engine import CommandResult, assert_succeeded
 from reactor_harness.core.platforms import ELF_MACHINE, elf_machine
 from reactor_harness.plugin.outcomes import skip_or_fail
@@ -80,21 +80,18 @@ def test_binary_architecture_matches_the_platform(host, built_image, binary):
     assert machine == expected, f"{built_image}: {binary} has ELF machine {machine:#x}, expected {expected:#x}"
 
 
-def test_docker_host_integration_proxies_the_engine_socket(engine, built_image, harness_settings):
+def test_docker_host_integration_proxies_the_engine_socket(engine, built_image, harness_settings, container_spec):
     """With REACTOR_DOCKER_HOST_INTEGRATION=true, claude reaches the host engine through the socat proxy."""
     socket = engine.socket_path()
     if socket is None or not Path(socket).is_socket():
         reason = f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container"
         skip_or_fail(harness_settings, reason)
-    result = engine.run_once(
-        built_image.tag,
+    spec = container_spec(
         ["sh", "-c", 'id -un; echo "$DOCKER_HOST"; docker version --format "{{.Server.Version}}"'],
-        platform=str(built_image.platform),
-        labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
         environment={"REACTOR_DOCKER_HOST_INTEGRATION": "true"},
         volumes=[f"{socket}:/var/run/docker.sock"],
-        timeout=120,
     )
+    result = engine.run_once(spec, timeout=120)
     assert_succeeded(result, f"{built_image}: docker through the proxy as claude")
     user, docker_host, server_version = result.stdout.strip().splitlines()[-3:]
     assert user == "claude"
@@ -102,18 +99,16 @@ def test_docker_host_integration_proxies_the_engine_socket(engine, built_image, 
     assert server_version == engine.ping()
 
 
-def test_docker_host_integration_serves_later_exec_sessions(engine, built_image, harness_settings):
+def test_docker_host_integration_serves_later_exec_sessions(engine, built_image, harness_settings, container_spec):
     """The proxy set up by the entrypoint is the docker CLI's context in later `docker exec` sessions too."""
     socket = engine.socket_path()
     if socket is None or not Path(socket).is_socket():
         reason = f"the engine's socket {socket} is not a local unix socket; cannot mount it into a container"
         skip_or_fail(harness_settings, reason)
     container_id = engine.run_detached(
-        built_image.tag,
-        platform=str(built_image.platform),
-        labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
-        environment={"REACTOR_DOCKER_HOST_INTEGRATION": "true"},
-        volumes=[f"{socket}:/var/run/docker.sock"],
+        container_spec(
+            environment={"REACTOR_DOCKER_HOST_INTEGRATION": "true"}, volumes=[f"{socket}:/var/run/docker.sock"]
+        )
     )
     try:
 

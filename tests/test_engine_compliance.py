@@ -16,7 +16,7 @@ from fake_engine import FakeEngine
 from reactor_harness.build.builder import local_tag
 from reactor_harness.core.containers import run_labels
 from reactor_harness.core.engine import LABEL_RUN
-from reactor_harness.core.protocols import ContainerEngine, EngineSeam, ImageEngine
+from reactor_harness.core.protocols import ContainerEngine, ContainerSpec, EngineSeam, ImageEngine
 
 
 @pytest.fixture(params=["fake", "sdk"])
@@ -57,7 +57,7 @@ def test_inspect_an_image_or_none(seam):
 def test_exec_reports_status_output_user_workdir_environment_and_input(seam, labels):
     """exec returns the exit status and each stream, and honours user, workdir, environment and stdin."""
     engine, tag, platform = seam
-    container = engine.run_detached(tag, platform=platform, labels=labels, command=["sleep", "300"])
+    container = engine.run_detached(ContainerSpec(tag, platform, labels, ["sleep", "300"]))
     try:
         assert engine.exec(container, ["true"]).succeeded
         failed = engine.exec(container, ["false"])
@@ -80,7 +80,7 @@ def test_copy_into_a_new_path(seam, labels, tmp_path):
     engine, tag, platform = seam
     source = tmp_path / "note.txt"
     source.write_text("copied\n")
-    container = engine.run_detached(tag, platform=platform, labels=labels, command=["sleep", "300"])
+    container = engine.run_detached(ContainerSpec(tag, platform, labels, ["sleep", "300"]))
     try:
         engine.copy_into(container, source, "/tmp/copied-note.txt")
         assert engine.exec(container, ["cat", "/tmp/copied-note.txt"]).stdout == "copied\n"
@@ -91,7 +91,7 @@ def test_copy_into_a_new_path(seam, labels, tmp_path):
 def test_containers_are_found_stopped_and_removed_by_label(seam, labels):
     """A labelled container is listed with its labels, stops, and is gone after removal."""
     engine, tag, platform = seam
-    container = engine.run_detached(tag, platform=platform, labels=labels, command=["sleep", "300"])
+    container = engine.run_detached(ContainerSpec(tag, platform, labels, ["sleep", "300"]))
     listed = engine.containers_with_label(f"{LABEL_RUN}={labels[LABEL_RUN]}")
     assert [(entry["id"], entry[LABEL_RUN]) for entry in listed] == [(container, labels[LABEL_RUN])]
     assert engine.container_state(container)["Running"] is True
@@ -107,7 +107,7 @@ def test_containers_are_found_stopped_and_removed_by_label(seam, labels):
 def test_run_once_returns_the_result_and_leaves_no_container(seam, labels):
     """A one-shot container gives its command's output and exit status, then is removed."""
     engine, tag, platform = seam
-    result = engine.run_once(tag, ["echo", "once"], platform=platform, labels=labels)
+    result = engine.run_once(ContainerSpec(tag, platform, labels, ["echo", "once"]))
     assert (result.exit_status, result.stdout) == (0, "once\n")
     assert engine.containers_with_label(f"{LABEL_RUN}={labels[LABEL_RUN]}") == []
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from reactor_harness.core.containers import WaitTimeout, run_labels, wait_until
+from reactor_harness.core.containers import WaitTimeout, wait_until
 from reactor_harness.core.engine import assert_succeeded
 from reactor_harness.core.revision import UNKNOWN_REVISION
 from reactor_harness.plugin.outcomes import skip_or_fail
@@ -72,25 +72,16 @@ def test_entrypoint_stays_alive_without_a_tty(container, engine, host):
     assert init.comm == "tini", f"{container}: PID 1 is {init.comm!r} ({init.args!r}), not tini"
 
 
-def test_entrypoint_execs_the_command(engine, built_image, harness_settings):
+def test_entrypoint_execs_the_command(engine, built_image, container_spec):
     """A command replaces the entrypoint script: it runs as tini's direct child and its output comes back."""
-    result = engine.run_once(
-        built_image.tag,
-        ["sh", "-c", "echo ran; cut -d' ' -f4 /proc/$$/stat"],
-        platform=str(built_image.platform),
-        labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
-    )
+    result = engine.run_once(container_spec(["sh", "-c", "echo ran; cut -d' ' -f4 /proc/$$/stat"]))
     assert_succeeded(result, f"{built_image}: docker run IMAGE COMMAND")
     assert result.stdout.split() == ["ran", "1"], result.describe()
 
 
-def test_entrypoint_stops_promptly_on_sigterm(engine, built_image, harness_settings):
+def test_entrypoint_stops_promptly_on_sigterm(engine, built_image, container_spec):
     """`docker stop` ends an idle container at once with exit code 0, not after the 10 s kill timeout."""
-    container_id = engine.run_detached(
-        built_image.tag,
-        platform=str(built_image.platform),
-        labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
-    )
+    container_id = engine.run_detached(container_spec())
     try:
         # Stop it once it is idle: a signal that arrives before tini and the entrypoint have set up their
         # handlers (seconds, under emulation) is a start-up race, not the behaviour under test.
@@ -111,7 +102,7 @@ def test_entrypoint_stops_promptly_on_sigterm(engine, built_image, harness_setti
         engine.remove_containers([container_id])
 
 
-def test_entrypoint_opens_a_login_shell_on_a_tty(engine, built_image, harness_settings):
+def test_entrypoint_opens_a_login_shell_on_a_tty(engine, built_image, container_spec):
     """With a TTY and no command, the entrypoint becomes `bash -l` (tini's child), not the idle loop.
 
     The process is identified by what it is (its comm, and its argv ending in `bash -l`), not by its whole
@@ -119,12 +110,7 @@ def test_entrypoint_opens_a_login_shell_on_a_tty(engine, built_image, harness_se
     it is settled: caught mid-exec (slow under emulation), its comm can still be the entrypoint's while its
     argv is already bash's.
     """
-    container_id = engine.run_detached(
-        built_image.tag,
-        platform=str(built_image.platform),
-        labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
-        tty=True,
-    )
+    container_id = engine.run_detached(container_spec(), tty=True)
     # Prints tini's child as `comm|argv` with the argv's NULs as spaces.
     describe_child = (
         'pid=$(ps -o pid= --ppid 1 | head -n 1 | tr -d " "); [ -n "$pid" ] || exit 1; '

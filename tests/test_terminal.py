@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from pin_probes import pinned_tools
-from reactor_harness.core.containers import run_labels
 from reactor_harness.family import parity
 from terminal import Terminal
 
@@ -34,14 +33,10 @@ def _check_tools(terminal: Terminal, family, built_image) -> list[str]:
     return problems
 
 
-def test_docker_run_it_opens_a_shell_with_the_image_tools(engine, built_image, family, harness_settings):
+def test_docker_run_it_opens_a_shell_with_the_image_tools(engine, built_image, family, container_spec):
     """`docker run -it --rm IMAGE`: a prompt, the image's tools at their pinned versions, Ctrl-C interrupts
     the running command and the shell lives on, `exit` ends the container with status 0."""
-    command = engine.terminal_run_command(
-        built_image.tag,
-        platform=str(built_image.platform),
-        labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
-    )
+    command = engine.terminal_run_command(container_spec())
     terminal = Terminal(command, engine.client_environment, f"{built_image}: docker run -it", TIMEOUT_SECONDS)
     try:
         terminal.expect_prompt()
@@ -80,14 +75,10 @@ def _prompt_after(terminal: Terminal, line: str) -> str:
     return terminal.expect_prompt().split("\n")[-1]
 
 
-def test_prompt_shows_the_git_branch_and_dirty_state(engine, built_image, harness_settings):
+def test_prompt_shows_the_git_branch_and_dirty_state(engine, built_image, container_spec):
     """In `docker run -it` (a login shell) the prompt carries git's __git_ps1: the branch, then `*` for an
     unstaged change and `+` for a staged one; outside a repository it shows no branch."""
-    command = engine.terminal_run_command(
-        built_image.tag,
-        platform=str(built_image.platform),
-        labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
-    )
+    command = engine.terminal_run_command(container_spec())
     terminal = Terminal(command, engine.client_environment, f"{built_image}: git prompt", TIMEOUT_SECONDS)
     try:
         terminal.expect_prompt()

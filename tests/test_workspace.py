@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from reactor_harness.core.containers import run_labels
 from reactor_harness.core.engine import assert_failed, assert_succeeded
 from reactor_harness.plugin.outcomes import skip_or_fail
 
@@ -41,25 +40,19 @@ def host_project(tmp_path, harness_settings):
     return make
 
 
-def _run(engine, built_image, harness_settings, folder: Path, *, environment=None, user=None):
-    return engine.run_once(
-        built_image.tag,
-        ["sh", "-c", WORK],
-        platform=str(built_image.platform),
-        labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
-        environment=environment,
-        volumes=[f"{folder}:/workspace"],
-        user=user,
-        timeout=180,
+def _run(engine, container_spec, folder: Path, *, environment=None, user=None):
+    spec = container_spec(
+        ["sh", "-c", WORK], environment=environment or {}, volumes=[f"{folder}:/workspace"], user=user
     )
+    return engine.run_once(spec, timeout=180)
 
 
 @pytest.mark.parametrize("uid", [1000, 1234], ids=lambda uid: f"owner-{uid}")
-def test_switch_makes_a_workspace_of_any_owner_usable(engine, built_image, harness_settings, host_project, uid):
+def test_switch_makes_a_workspace_of_any_owner_usable(engine, built_image, container_spec, host_project, uid):
     """With the switch, claude takes the folder owner's UID/GID: files it makes belong to the owner on the
     host, git works in it, and tini is still PID 1."""
     folder = host_project(uid, uid)
-    result = _run(engine, built_image, harness_settings, folder, environment=SWITCH, user="root")
+    result = _run(engine, container_spec, folder, environment=SWITCH, user="root")
     assert_succeeded(result, f"{built_image}: work in a /workspace owned by {uid} with the switch")
     assert result.stdout.split()[:4] == [str(uid), str(uid), "tini", "workspace-usable"], result.describe()
     made = (folder / "made-in-container").stat()
@@ -67,21 +60,14 @@ def test_switch_makes_a_workspace_of_any_owner_usable(engine, built_image, harne
 
 
 def test_without_the_switch_a_foreign_workspace_is_read_only_but_git_accepts_it(
-    engine, built_image, harness_settings, host_project
+    engine, built_image, container_spec, host_project
 ):
     """Without the switch claude (1000) cannot write a folder owned by 1234 (why the switch exists), while
     git reads a repository there without a "dubious ownership" refusal."""
     folder = host_project(1234, 1234)
 
     def run(command: str, user: str | None = None):
-        return engine.run_once(
-            built_image.tag,
-            ["sh", "-c", command],
-            platform=str(built_image.platform),
-            labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
-            volumes=[f"{folder}:/workspace"],
-            user=user,
-        )
+        return engine.run_once(container_spec(["sh", "-c", command], volumes=[f"{folder}:/workspace"], user=user))
 
     made = run("git init -q /workspace/repo && chown -R 1234:1234 /workspace/repo", user="root")
     assert_succeeded(made, f"{built_image}: a repository owned by 1234")
@@ -93,9 +79,9 @@ def test_without_the_switch_a_foreign_workspace_is_read_only_but_git_accepts_it(
     assert status.stdout.strip().endswith("true"), status.describe()
 
 
-def test_switch_without_root_says_how_to_use_it(engine, built_image, harness_settings, host_project):
+def test_switch_without_root_says_how_to_use_it(engine, built_image, container_spec, host_project):
     """Asking for the switch in a container that starts as claude fails at once and names the fix."""
     folder = host_project(1234, 1234)
-    result = _run(engine, built_image, harness_settings, folder, environment=SWITCH)
+    result = _run(engine, container_spec, folder, environment=SWITCH)
     assert result.exit_status == 64, result.describe()
     assert "add --user root" in result.stderr, result.describe()

@@ -20,6 +20,7 @@ from reactor_harness.core.cache import CacheNotices, ResultCache
 from reactor_harness.core.engine import BuildRequest, CommandResult
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import Platform
+from reactor_harness.core.protocols import ContainerSpec
 from reactor_harness.family.discovery import Family
 
 AMD64 = Platform("linux", "amd64")
@@ -60,10 +61,10 @@ class FakeEngine(fake_engine.FakeEngine):
         # A new ID after every build: the tag's previous image and its rebuild differ.
         return {"Id": f"sha256:{reference}@{len(self.builds)}", "Architecture": "amd64", "Os": "linux"}
 
-    def run_once(self, image: str, command, **_options) -> CommandResult:
+    def run_once(self, spec: ContainerSpec, **_options) -> CommandResult:
         """dpkg-query in an image: curl's Debian revision is the number of builds before the image was made."""
-        revision = image.rsplit("@", 1)[1]
-        return CommandResult(tuple(command), 0, f"curl\t8.14.1-{revision}\nbash\t5.2-1\n", "")
+        revision = spec.image.rsplit("@", 1)[1]
+        return CommandResult(tuple(spec.command), 0, f"curl\t8.14.1-{revision}\nbash\t5.2-1\n", "")
 
 
 class FakeOsImages:
@@ -213,9 +214,9 @@ class RelabelledEngine(FakeEngine):
     def inspect_image(self, reference: str):
         return {**super().inspect_image(reference), "RootFS": {"Type": "layers", "Layers": ["sha256:a", "sha256:b"]}}
 
-    def run_once(self, image: str, command, **options) -> CommandResult:
-        self.listed.append(image)
-        return super().run_once(image, command, **options)
+    def run_once(self, spec: ContainerSpec, **options) -> CommandResult:
+        self.listed.append(spec.image)
+        return super().run_once(spec, **options)
 
 
 def test_package_lists_are_kept_by_layer_stack_so_a_relabelled_build_starts_no_container(family, tmp_path):

@@ -17,6 +17,7 @@ from reactor_harness.core.engine import (
     find_client,
 )
 from reactor_harness.core.errors import EngineUnavailable
+from reactor_harness.core.protocols import ContainerSpec
 from reactor_harness.core.sdk import SdkEngine
 
 
@@ -120,9 +121,8 @@ def test_terminal_run_puts_options_before_the_image(tmp_path):
     """The `docker run -it` a pty test types carries the run options before the image, the command after it."""
     docker = fake_docker(tmp_path, "docker20", "20.10.24", False, "20.10.24")
     engine = Engine(find_client([docker]), environment={"PATH": "/usr/bin:/bin"})
-    command = engine.terminal_run_command(
-        "img", platform="linux/amd64", labels={"l": "v"}, volumes=["/s:/s"], user="root", command=["bash", "-l"]
-    )
+    spec = ContainerSpec("img", "linux/amd64", {"l": "v"}, ["bash", "-l"], volumes=["/s:/s"], user="root")
+    command = engine.terminal_run_command(spec)
     assert command[1:] == (
         "run", "-it", "--rm", "--platform", "linux/amd64", "--network", "none", "--label", "l=v",
         "-v", "/s:/s", "--user", "root", "img", "bash", "-l",
@@ -164,3 +164,21 @@ def test_a_removal_that_lost_a_race_counts_when_the_reference_is_gone(monkeypatc
     monkeypatch.setattr(sdk, "api", lambda timeout=None: _RacingApi(remaining={"kept:1"}))
     with pytest.raises(APIError):
         sdk.remove_images(["kept:1"])
+
+
+class _BusyPruneApi:
+    def prune_images(self, filters):
+        raise APIError("409 Client Error", response=_Response(409), explanation="a prune operation is already running")
+
+
+class _Response:
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+        self.reason = "Conflict"
+
+
+def test_a_prune_while_another_run_prunes_removed_nothing_and_is_no_error(monkeypatch):
+    """The engine runs one prune at a time: a second run's prune (409) leaves the work to the first."""
+    sdk = SdkEngine({})
+    monkeypatch.setattr(sdk, "api", lambda timeout=None: _BusyPruneApi())
+    assert sdk.prune_dangling_images("org.reactor.harness") == []

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reactor_harness.core.cache import ResultCache, layer_stack_key
-from reactor_harness.core.protocols import ContainerEngine
+from reactor_harness.core.protocols import ContainerEngine, ContainerSpec
 
 DPKG_QUERY = ("dpkg-query", "-W", "-f", "${Package}\t${Version}\n")
 
@@ -102,7 +102,7 @@ def installed_packages(
     """
 
     def query() -> dict[str, str]:
-        result = engine.run_once(image, list(DPKG_QUERY), platform=platform, labels=labels, user="root", timeout=300)
+        result = engine.run_once(ContainerSpec(image, platform, labels, DPKG_QUERY, user="root"), timeout=300)
         if not result.succeeded:
             raise _NotListed
         return parse_dpkg_query(result.stdout)

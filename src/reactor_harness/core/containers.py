@@ -11,7 +11,7 @@ from pathlib import Path
 
 from reactor_harness.core.engine import LABEL_HARNESS, LABEL_PID, LABEL_RUN, CommandResult
 from reactor_harness.core.errors import WaitTimeout
-from reactor_harness.core.protocols import ContainerEngine
+from reactor_harness.core.protocols import ContainerEngine, ContainerSpec
 
 USER = "claude"
 
@@ -157,9 +157,8 @@ def start_container(
     command: Sequence[str] = (),
 ) -> str:
     """Start a container with no network and wait until it runs; its id."""
-    container_id = engine.run_detached(
-        tag, platform=platform, labels=labels, network="none", environment=environment, volumes=volumes, command=command
-    )
+    spec = ContainerSpec(tag, platform, labels, command, environment=dict(environment or {}), volumes=volumes)
+    container_id = engine.run_detached(spec)
 
     def running() -> tuple[bool, str]:
         state = engine.container_state(container_id)

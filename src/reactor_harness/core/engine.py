@@ -24,7 +24,7 @@ from reactor_harness.core.commands import (
     run_command,
 )
 from reactor_harness.core.errors import EngineCommandError, EngineUnavailable
-from reactor_harness.core.protocols import BuildRequest
+from reactor_harness.core.protocols import BuildRequest, ContainerSpec
 from reactor_harness.core.sdk import SdkEngine
 
 # Client discovery lives in core/client.py, results in core/commands.py; these names stay importable here.
@@ -138,21 +138,9 @@ class Engine:
         args.append(str(request.context))
         return self._cli(*args, timeout=None, on_line=on_line)
 
-    def terminal_run_command(
-        self,
-        image: str,
-        *,
-        platform: str,
-        labels: Mapping[str, str],
-        network: str = "none",
-        environment: Mapping[str, str] | None = None,
-        volumes: Sequence[str] = (),
-        user: str | None = None,
-        command: Sequence[str] = (),
-    ) -> tuple[str, ...]:
+    def terminal_run_command(self, spec: ContainerSpec) -> tuple[str, ...]:
         """The `docker run -it --rm` a person types, for a caller that runs it on a pseudo-terminal."""
-        options = _run_options(platform, labels, network, environment, volumes, user)
-        return (self.client.path, "run", "-it", "--rm", *options, image, *command)
+        return (self.client.path, *spec.run_command("-it", "--rm")[1:])
 
     def terminal_exec_command(self, container: str, argv: Sequence[str]) -> tuple[str, ...]:
         """The `docker exec -it` a person types, for a caller that runs it on a pseudo-terminal."""
@@ -204,49 +192,20 @@ class Engine:
         return self.sdk.prune_dangling_images(label)
 
     # -- containers (SDK) -------------------------------------------------------------------------
-    def run_detached(
-        self,
-        image: str,
-        *,
-        platform: str,
-        labels: Mapping[str, str],
-        network: str = "none",
-        environment: Mapping[str, str] | None = None,
-        volumes: Sequence[str] = (),
-        user: str | None = None,
-        command: Sequence[str] = (),
-        tty: bool = False,
-    ) -> str:
+    def run_detached(self, spec: ContainerSpec, *, tty: bool = False) -> str:
         """Start a container in the background (with a pseudo-TTY if asked); its id."""
-        return self.sdk.create(
-            image, platform=platform, labels=labels, network=network, environment=environment,
-            volumes=volumes, user=user, command=command, tty=tty,
-        )  # fmt: skip
+        return self.sdk.create(spec, tty=tty)
 
-    def run_once(
-        self,
-        image: str,
-        command: Sequence[str],
-        *,
-        platform: str,
-        labels: Mapping[str, str],
-        network: str = "none",
-        environment: Mapping[str, str] | None = None,
-        volumes: Sequence[str] = (),
-        user: str | None = None,
-        timeout: float = 300.0,
-    ) -> CommandResult:
-        """Run a command in a fresh container and remove it; the command's result. A container that cannot
-        start (no such user in the image, say) is a failed result with exit status 125, as `docker run` gives."""
-        shown = ("docker", "run", "--rm", *_run_options(platform, labels, network, environment, volumes, user))
+    def run_once(self, spec: ContainerSpec, *, timeout: float = 300.0) -> CommandResult:
+        """Run the spec's command in a fresh container and remove it; the command's result. A container that
+        cannot start (no such user in the image, say) is a failed result with exit status 125, as `docker run`
+        gives."""
+        shown = spec.run_command("--rm")
         try:
-            container_id = self.sdk.create(
-                image, platform=platform, labels=labels, network=network, environment=environment,
-                volumes=volumes, user=user, command=command, tty=False,
-            )  # fmt: skip
+            container_id = self.sdk.create(spec, tty=False)
         except EngineCommandError as error:
-            return CommandResult((*shown, image, *command), 125, "", str(error))
-        return self.sdk.wait_and_remove(container_id, (*shown, image, *command), timeout)
+            return CommandResult(shown, 125, "", str(error))
+        return self.sdk.wait_and_remove(container_id, shown, timeout)
 
     def exec(
         self,
@@ -288,24 +247,3 @@ class Engine:
 
     def remove_containers(self, ids: Sequence[str]) -> list[str]:
         return self.sdk.remove_containers(ids)
-
-
-def _run_options(
-    platform: str,
-    labels: Mapping[str, str],
-    network: str,
-    environment: Mapping[str, str] | None,
-    volumes: Sequence[str],
-    user: str | None,
-) -> list[str]:
-    """The `docker run` options shared by detached and one-shot containers (and the terminal command)."""
-    options = ["--platform", platform, "--network", network]
-    for key, value in sorted(labels.items()):
-        options += ["--label", f"{key}={value}"]
-    for key, value in sorted((environment or {}).items()):
-        options += ["-e", f"{key}={value}"]
-    for volume in volumes:
-        options += ["-v", volume]
-    if user:
-        options += ["--user", user]
-    return options

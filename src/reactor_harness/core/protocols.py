@@ -82,40 +82,47 @@ class ImageEngine(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ContainerSpec:
+    """A container to start: its image and platform, labels, command, network, environment, bind mounts and user."""
+
+    image: str
+    platform: str
+    labels: Mapping[str, str]
+    command: Sequence[str] = ()
+    network: str = "none"
+    environment: Mapping[str, str] = field(default_factory=dict)
+    volumes: Sequence[str] = ()  # `host:container[:options]`, as `docker run -v`
+    user: str | None = None
+
+    def run_options(self) -> list[str]:
+        """The `docker run` options that start it (the image and its command come after them)."""
+        options = ["--platform", self.platform, "--network", self.network]
+        for key, value in sorted(self.labels.items()):
+            options += ["--label", f"{key}={value}"]
+        for key, value in sorted(self.environment.items()):
+            options += ["-e", f"{key}={value}"]
+        for volume in self.volumes:
+            options += ["-v", volume]
+        if self.user:
+            options += ["--user", self.user]
+        return options
+
+    def run_command(self, *leading: str) -> tuple[str, ...]:
+        """The whole `docker run` line, with `leading` options (`--rm`, `-it`) first."""
+        return ("docker", "run", *leading, *self.run_options(), self.image, *self.command)
+
+
 @runtime_checkable
 class ContainerEngine(Protocol):
     """Containers: start, exec, inspect, copy into, stop, list and remove by label."""
 
-    def run_detached(
-        self,
-        image: str,
-        *,
-        platform: str,
-        labels: Mapping[str, str],
-        network: str = "none",
-        environment: Mapping[str, str] | None = None,
-        volumes: Sequence[str] = (),
-        user: str | None = None,
-        command: Sequence[str] = (),
-        tty: bool = False,
-    ) -> str:
-        """Start a container in the background; its id."""
+    def run_detached(self, spec: ContainerSpec, *, tty: bool = False) -> str:
+        """Start a container in the background (with a pseudo-TTY if asked); its id."""
         ...
 
-    def run_once(
-        self,
-        image: str,
-        command: Sequence[str],
-        *,
-        platform: str,
-        labels: Mapping[str, str],
-        network: str = "none",
-        environment: Mapping[str, str] | None = None,
-        volumes: Sequence[str] = (),
-        user: str | None = None,
-        timeout: float = 300.0,
-    ) -> CommandResult:
-        """Run a command in a fresh container and remove it; the command's result."""
+    def run_once(self, spec: ContainerSpec, *, timeout: float = 300.0) -> CommandResult:
+        """Run the spec's command in a fresh container and remove it; the command's result."""
         ...
 
     def exec(

@@ -24,6 +24,7 @@ from docker.utils.socket import consume_socket_output, demux_adaptor, frames_ite
 from reactor_harness.core.client import SETUP_HINT
 from reactor_harness.core.commands import CommandResult
 from reactor_harness.core.errors import EngineCommandError, EngineUnavailable
+from reactor_harness.core.protocols import ContainerSpec
 
 # The CLI's exit status for "the engine refused" (as `docker run` uses it), for results of refused calls.
 ENGINE_REFUSED = 125
@@ -133,45 +134,40 @@ class SdkEngine:
         return removed
 
     def prune_dangling_images(self, label: str) -> list[str]:
-        pruned = self.api(600).prune_images(filters={"dangling": True, "label": label})
+        """Remove untagged images carrying the label; the ids removed. The engine runs one prune at a time: when
+        another run's prune is under way (409), that one removes them, and this one removed nothing."""
+        try:
+            pruned = self.api(600).prune_images(filters={"dangling": True, "label": label})
+        except APIError as error:
+            if error.status_code == 409:
+                return []
+            raise
         return [str(entry.get("Deleted") or entry.get("Untagged")) for entry in pruned.get("ImagesDeleted") or []]
 
     # -- containers -------------------------------------------------------------------------------
-    def create(
-        self,
-        image: str,
-        *,
-        platform: str,
-        labels: Mapping[str, str],
-        network: str,
-        environment: Mapping[str, str] | None,
-        volumes: Sequence[str],
-        user: str | None,
-        command: Sequence[str],
-        tty: bool,
-    ) -> str:
+    def create(self, spec: ContainerSpec, *, tty: bool) -> str:
         api = self.api(300)
-        host_config = api.create_host_config(network_mode=network, binds=list(volumes) or None)
+        host_config = api.create_host_config(network_mode=spec.network, binds=list(spec.volumes) or None)
         try:
             created = api.create_container(
-                image,
-                command=list(command) or None,
-                user=user or "",
+                spec.image,
+                command=list(spec.command) or None,
+                user=spec.user or "",
                 tty=tty,
-                environment=dict(environment or {}),
-                labels=dict(labels),
+                environment=dict(spec.environment),
+                labels=dict(spec.labels),
                 host_config=host_config,
-                platform=platform,
+                platform=spec.platform,
             )
         except APIError as error:
-            message = f"cannot create a container of {image} ({platform}): {error.explanation}"
+            message = f"cannot create a container of {spec.image} ({spec.platform}): {error.explanation}"
             raise EngineCommandError(message, error) from error
         container_id = str(created["Id"])
         try:
             api.start(container_id)
         except APIError as error:
             api.remove_container(container_id, force=True, v=True)
-            raise EngineCommandError(f"cannot start a container of {image}: {error.explanation}", error) from error
+            raise EngineCommandError(f"cannot start a container of {spec.image}: {error.explanation}", error) from error
         return container_id
 
     def wait_and_remove(self, container_id: str, command: tuple[str, ...], timeout: float) -> CommandResult:

@@ -26,7 +26,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return  # no client, so this run started no container
     try:
         removed = remove_run_containers(engine, settings.run_id)
-        engine.prune_dangling_images(LABEL_HARNESS)
     except (HarnessError, OSError) as error:
         if reporter is not None:
             reporter.write_line(f"reactor: could not remove the containers of run {settings.run_id}: {error}", red=True)
@@ -34,3 +33,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if removed and reporter is not None:
         reporter.ensure_newline()
         reporter.write_line(f"reactor: removed {len(removed)} test container(s) of run {settings.run_id}")
+    try:
+        engine.prune_dangling_images(LABEL_HARNESS)
+    except (HarnessError, OSError) as error:
+        if reporter is not None:
+            message = (
+                f"reactor: could not prune the untagged harness images: {error} (`docker image prune` removes them)"
+            )
+            reporter.write_line(message, red=True)

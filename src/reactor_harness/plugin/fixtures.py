@@ -6,7 +6,7 @@ its docstring says what overriding it does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from reactor_harness.core.errors import EngineUnavailable, HarnessError
 from reactor_harness.core.hosts import ImageHost, host_for
 from reactor_harness.core.once import RunOnce
 from reactor_harness.core.platforms import why_unrunnable
+from reactor_harness.core.protocols import ContainerSpec
 from reactor_harness.core.revision import build_revision
 from reactor_harness.family.discovery import Family
 from reactor_harness.family.policy import FamilyPolicy, PolicyError, load_policy
@@ -198,6 +199,18 @@ def container(
 
     container_id = run_once.get(f"container-{built_image.name}-{built_image.platform.slug}", start, str, str)
     return Container(engine=engine, id=container_id, image=built_image.name, platform=str(built_image.platform))
+
+
+@pytest.fixture
+def container_spec(built_image: BuiltImage, harness_settings: HarnessSettings) -> Callable[..., ContainerSpec]:
+    """A factory of containers of the target image for `engine.run_once`/`run_detached`: the image's tag and
+    platform and this run's labels (so cleanup finds them), plus the command and options a test gives."""
+
+    def make(command: Sequence[str] = (), **options: Any) -> ContainerSpec:
+        labels = run_labels(harness_settings.run_id, harness_settings.owner_pid)
+        return ContainerSpec(built_image.tag, str(built_image.platform), labels, tuple(command), **options)
+
+    return make
 
 
 @pytest.fixture
