@@ -29,6 +29,7 @@ class Terminal:
         self.what = what
         self.timeout = timeout
         self.transcript = ""
+        self._runs = 0
         self._child = pexpect.spawn(
             command[0],
             list(command[1:]),
@@ -66,13 +67,21 @@ class Terminal:
         self._child.sendintr()
 
     def run(self, line: str, timeout: float | None = None) -> str:
-        """Type a command and wait for the next prompt: what the command printed (without the echo)."""
-        self.type(line)
-        output = self.expect_prompt(timeout)
-        lines = output.split("\n")
-        if lines and line in lines[0]:
-            lines = lines[1:]  # the echo of the typed line
-        return "\n".join(lines[:-1]).strip("\n") if lines else ""
+        """Type a command and wait until it has finished: what it printed (lines joined by \\n; without the echo).
+
+        The line ends with an echo of a numbered marker, typed split by quotes so that only the shell's output
+        matches it, never the terminal's echo of the typed line. So a prompt that arrives late, or twice,
+        cannot hand one command's output to the next (it did once under load, every answer one command late).
+        """
+        self._runs += 1
+        marker = f"reactor-done-{self._runs}"
+        typed_marker = f'"reactor-""done-{self._runs}"'
+        self.type(f"{line}; echo {typed_marker}")
+        seen = self.expect(re.compile(rf"^{re.escape(marker)}\r?\n", re.MULTILINE), f"the end of `{line}`", timeout)
+        self.expect_prompt(timeout)
+        lines = seen[: seen.rfind(marker)].split("\n")
+        echoed = [index for index, text in enumerate(lines) if typed_marker in text]
+        return "\n".join(lines[echoed[-1] + 1 :] if echoed else lines).replace("\r", "").strip("\n")
 
     def wait_for_exit(self, timeout: float | None = None) -> int:
         """Wait until the command ends; its exit status. Fails with the screen if it does not end in time."""
