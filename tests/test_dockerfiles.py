@@ -76,9 +76,9 @@ def test_apt_steps_on_the_target_platform_use_the_build_config(family, image_nam
             calls = [call for command in run.commands if (call := apt_call(command)) is not None]
             if not calls:
                 continue
-            mounts = " ".join(run.flags)
-            if "type=tmpfs,target=/var/cache/apt " not in mounts + " " or (
-                f"source=shared/build/apt.conf,target={APT_BUILD_CONFIG}" not in mounts
+            mounts = [(mount.get("type"), mount.get("source"), mount.get("target")) for mount in run.mounts()]
+            if ("tmpfs", None, "/var/cache/apt") not in mounts or (
+                ("bind", "shared/build/apt.conf", APT_BUILD_CONFIG) not in mounts
             ):
                 problems.append(
                     f"{dockerfile.path}:{instruction.start_line}: mount a tmpfs on /var/cache/apt and "

@@ -98,18 +98,25 @@ class RunScript:
         """Every variable the script expands (`$NAME`, `${NAME}`, `${NAME:-x}`)."""
         return set(_REFERENCE.findall(self.script))
 
-    def cache_mount_targets(self) -> list[str]:
-        """The targets of its `--mount=type=cache` flags."""
-        targets: list[str] = []
+    def mounts(self) -> list[dict[str, str]]:
+        """Its `--mount=` flags, each as its options (`type`, `source`, ...), the target under the key `target`
+        whichever of its names (`target`, `dst`, `destination`) the flag used, without a trailing slash."""
+        mounts: list[dict[str, str]] = []
         for flag in self.flags:
             if not flag.startswith("--mount="):
                 continue
             options = dict(part.partition("=")[::2] for part in flag[len("--mount=") :].split(","))
-            if options.get("type") == "cache":
-                target = options.get("target") or options.get("dst") or options.get("destination")
-                if target:
-                    targets.append(target.rstrip("/"))
-        return targets
+            target = options.get("target") or options.get("dst") or options.get("destination")
+            options.pop("dst", None)
+            options.pop("destination", None)
+            if target:
+                options["target"] = target.rstrip("/")
+            mounts.append(options)
+        return mounts
+
+    def cache_mount_targets(self) -> list[str]:
+        """The targets of its `--mount=type=cache` flags."""
+        return [mount["target"] for mount in self.mounts() if mount.get("type") == "cache" and "target" in mount]
 
 
 def _tokens(script: str) -> list[str]:
