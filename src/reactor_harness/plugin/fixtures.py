@@ -118,13 +118,16 @@ def built_image(
     target: Target,
     harness_settings: HarnessSettings,
     family: Family,
-    family_builder: FamilyBuilder,
     run_once: RunOnce,
 ) -> BuiltImage:
-    """The target image built in this run (fails with the failing step and log tail if it did not build)."""
+    """The target image built in this run (fails with the failing step and log tail if it did not build).
+
+    A platform this host cannot run is skipped (or fails, strict) before the builder, and so the engine, is
+    asked for: that verdict needs no engine."""
     reason = why_unrunnable(target.platform, harness_settings.native)
     if reason:
         skip_or_fail(harness_settings, reason)
+    family_builder: FamilyBuilder = request.getfixturevalue("family_builder")
     try:
         outcome = family_builder.build(target.image, target.platform)
         failure = build_failure(request, target, outcome, family, run_once) if not outcome.succeeded else None
