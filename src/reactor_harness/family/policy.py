@@ -47,6 +47,11 @@ class FamilyPolicy:
     vulnerability_db_max_age_hours: float = DEFAULT_VULNERABILITY_DB_MAX_AGE_HOURS
 
 
+def headroom_limit(budget: int, headroom: float) -> int:
+    """The compressed size an image may reach: its budget less the share of it the image keeps free."""
+    return round(budget * (1 - headroom))
+
+
 def _table(data: Mapping[str, Any], key: str, path: Path) -> Mapping[str, Any]:
     value = data.get(key)
     if not isinstance(value, Mapping):
@@ -131,7 +136,7 @@ def policy_table(policy: FamilyPolicy) -> str:
         return f"{size / MB:g} MB"
 
     def most(budget: int) -> str:
-        return "at most " + mb(round(budget * (1 - policy.headroom)))
+        return "at most " + mb(headroom_limit(budget, policy.headroom))
 
     budgets = ", ".join(f"{image} {mb(size)}" for image, size in sorted(policy.budgets.items()))
     limits = ", ".join(f"{image} {limit}" for image, limit in sorted(policy.layer_limits.items()))

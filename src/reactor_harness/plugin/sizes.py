@@ -28,7 +28,7 @@ from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import HarnessError
 from reactor_harness.core.once import RunOnce
 from reactor_harness.family.discovery import Family, ParentLink
-from reactor_harness.family.policy import FamilyPolicy, PolicyError, load_policy
+from reactor_harness.family.policy import FamilyPolicy, PolicyError, headroom_limit, load_policy
 from reactor_harness.plugin.results import record_result
 from reactor_harness.plugin.settings import SETTINGS_KEY
 from reactor_harness.plugin.targets import BuiltImage
@@ -48,7 +48,7 @@ def sizes_result(
     fails). With the measurement given, it says how many of its layers' facts came from the results cache.
     """
     data = {key: value for key, value in row.to_json().items() if key not in {"image", "platform"}}
-    over_budget = row.compressed_bytes > round(row.budget_bytes * (1 - headroom))
+    over_budget = row.compressed_bytes > headroom_limit(row.budget_bytes, headroom)
     change = row.change()
     grew_too_much = change is not None and growth_limit is not None and change.ratio > growth_limit
     data["status"] = "failed" if over_budget or grew_too_much else "passed"

@@ -22,6 +22,7 @@ from reactor_harness.checks.sizes.layers import (
 from reactor_harness.checks.sizes.policy import SizePolicy, megabytes
 from reactor_harness.core.once import RunOnce
 from reactor_harness.family.dockerfile import Dockerfile
+from reactor_harness.family.policy import headroom_limit
 
 _LAYER_KEYWORDS = ("RUN", "COPY", "ADD", "WORKDIR")  # the instructions that can leave a layer
 _WASTE_LISTED = 25
@@ -327,7 +328,7 @@ def budget_violation(sizes: ImageSizes, budget: int) -> str | None:
 
 def headroom_violation(sizes: ImageSizes, budget: int, headroom: float) -> str | None:
     """Why the image leaves less than `headroom` of its budget free, or None if it keeps that much."""
-    limit = round(budget * (1 - headroom))
+    limit = headroom_limit(budget, headroom)
     if sizes.compressed_bytes <= limit:
         return None
     return (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reactor_harness.family.policy import MB, FamilyPolicy
+from reactor_harness.family.policy import MB, FamilyPolicy, headroom_limit
 
 __all__ = ["MB", "SizePolicy", "megabytes", "signed_megabytes"]
 
@@ -32,7 +32,7 @@ class SizePolicy:
 
     def limit_for(self, image: str) -> int:
         """The compressed size the image may reach: its budget less the headroom it keeps free."""
-        return round(self.budget_for(image) * (1 - self.headroom))
+        return headroom_limit(self.budget_for(image), self.headroom)
 
     @classmethod
     def from_family(cls, policy: FamilyPolicy) -> SizePolicy:
