@@ -11,6 +11,8 @@ import pytest
 
 from reactor_harness.cli import main
 
+pytestmark = pytest.mark.always_runs("scans with a vulnerability DB whose age is read against today")
+
 
 @pytest.mark.image("base")
 def test_affected_finds_a_pinned_package_of_base_and_not_an_absent_one(built_image, security_scan, harness_settings):

@@ -13,6 +13,8 @@ from reactor_harness.checks.rules.apt import apt_call
 from reactor_harness.checks.rules.shell import RunScript
 from reactor_harness.plugin.settings import SETTINGS_KEY
 
+pytestmark = pytest.mark.engine_free
+
 
 def pytest_generate_tests(metafunc):
     """One test per image (not per platform: a Dockerfile reads the same on every platform)."""

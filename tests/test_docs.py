@@ -9,6 +9,8 @@ from reactor_harness.core import environment
 from reactor_harness.family import versions_table
 from reactor_harness.family.policy import policy_table
 
+pytestmark = pytest.mark.engine_free
+
 
 def test_readme_version_tables_match_the_pins(family, harness_settings):
     """Every row of README.md's version tables agrees with its pin; a disagreement names the row."""

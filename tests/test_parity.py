@@ -8,6 +8,8 @@ import pytest
 
 from reactor_harness.family import parity
 
+pytestmark = pytest.mark.engine_free
+
 # What the upstream images (dyluth/reactor, images/*/Dockerfile at 45472eb) give a user, by image: the
 # contract images/parity.toml answers, tool by tool.
 UPSTREAM_TOOLS = {

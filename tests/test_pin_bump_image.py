@@ -27,6 +27,8 @@ from reactor_harness.updates.ordering import allowed, parse
 from reactor_harness.updates.outdated import Registries
 from reactor_harness.updates.rewrite import regenerate_requirements, rewrite_arg, rewrite_requirement
 
+pytestmark = pytest.mark.always_runs("asks the live registries")
+
 IMAGES = ("python", "go")
 
 

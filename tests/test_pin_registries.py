@@ -15,6 +15,8 @@ from reactor_harness.updates.ordering import parse
 from reactor_harness.updates.outdated import Registries
 from reactor_harness.updates.policy import POLICY_FILE, UpdatePolicy
 
+pytestmark = pytest.mark.always_runs("asks the live registries")
+
 
 @pytest.fixture(scope="module")
 def registries(family) -> Registries:

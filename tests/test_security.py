@@ -43,6 +43,8 @@ from reactor_harness.plugin.settings import SecuritySettings
 from trivy_ignorefile import write_ignore_file
 from trivydb import Advisory, installed_sources, write_trivy_db
 
+pytestmark = pytest.mark.always_runs("the DB's age and accepted risks' expiry are read against today")
+
 TODAY = dt.datetime.now(dt.UTC).date()
 # The severities the family's policy gates on (images/policy.toml), for the offline proofs below.
 GATED = load_policy(Path(__file__).parent.parent / "images").gated_severities

@@ -31,7 +31,9 @@ def _run_suite(platform: str, reports: Path) -> subprocess.CompletedProcess[str]
         for name, value in os.environ.items()
         if name not in _OUTER and not name.startswith(("PYTEST_XDIST_", "PYTEST_CURRENT_TEST"))
     }
-    command = [sys.executable, "-m", "pytest", "-n", "2", "--platform", platform, "--reports-dir", str(reports)]
+    # --no-replay: the runs compared are real runs, not verdicts a run before this test kept.
+    command = [sys.executable, "-m", "pytest", "-n", "2", "--no-replay", "--platform", platform]
+    command += ["--reports-dir", str(reports)]
     return subprocess.run(
         [*command, *SELECTION], cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False
     )

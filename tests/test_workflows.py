@@ -19,6 +19,8 @@ from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.release.commands import run as release_cli
 from reactor_harness.report.merge import reports_artifact
 
+pytestmark = pytest.mark.engine_free
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONLINT_ENV = "REACTOR_ACTIONLINT"

@@ -115,6 +115,24 @@ class ResultCache:
         name = hashlib.sha256(json.dumps(dict(key), sort_keys=True).encode()).hexdigest()
         return self.directory / kind / name[:2] / f"{name}.json"
 
+    def peek(self, kind: str, key: Mapping[str, str], decode: Callable[[Any], T]) -> T | None:
+        """The value kept for key, or None when there is none this version can trust (nothing is computed)."""
+        if not self.enabled:
+            return None
+        return self._read(self.entry_path(kind, key), kind, key, decode)
+
+    def put(self, kind: str, key: Mapping[str, str], value: Any) -> None:
+        """Keep an encoded value for key (a folder that cannot be written is noted once, and nothing is kept)."""
+        if not self.enabled:
+            return
+        path = self.entry_path(kind, key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(path.with_suffix(".lock")), timeout=60):
+                self._write(path, self._record(key, value))
+        except (OSError, Timeout) as error:
+            self._note_unwritable(error)
+
     def get(
         self,
         kind: str,
@@ -135,19 +153,14 @@ class ResultCache:
             lock = FileLock(str(path.with_suffix(".lock")), timeout=_LOCK_TIMEOUT_SECONDS)
             lock.acquire()
         except (OSError, Timeout) as error:
-            self.notices.note(
-                f"results cache {self.directory} cannot be written ({_reason(error)}): results are computed and not "
-                "kept; make the folder writable, choose another with --reactor-cache-dir, or pass --no-cache-results"
-            )
+            self._note_unwritable(error)
             return Cached(produce(), from_cache=False)
         try:
             found = self._read(path, kind, key, decode)  # another worker may have written it meanwhile
             if found is not None:
                 return Cached(found, from_cache=True)
             value = produce()
-            self._write(
-                path, {"format": CACHE_FORMAT, "harness": self.version, "key": dict(key), "value": encode(value)}
-            )
+            self._write(path, self._record(key, encode(value)))
             return Cached(value, from_cache=False)
         finally:
             lock.release()
@@ -196,10 +209,16 @@ class ResultCache:
         except OSError as error:
             if temporary is not None:
                 Path(temporary).unlink(missing_ok=True)
-            self.notices.note(
-                f"results cache {self.directory} cannot be written ({_reason(error)}): results are computed and not "
-                "kept; make the folder writable, choose another with --reactor-cache-dir, or pass --no-cache-results"
-            )
+            self._note_unwritable(error)
+
+    def _record(self, key: Mapping[str, str], encoded: Any) -> dict[str, Any]:
+        return {"format": CACHE_FORMAT, "harness": self.version, "key": dict(key), "value": encoded}
+
+    def _note_unwritable(self, error: BaseException) -> None:
+        self.notices.note(
+            f"results cache {self.directory} cannot be written ({_reason(error)}): results are computed and not "
+            "kept; make the folder writable, choose another with --reactor-cache-dir, or pass --no-cache-results"
+        )
 
 
 def _reason(error: BaseException) -> str:

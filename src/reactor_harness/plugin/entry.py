@@ -17,6 +17,7 @@ pytest_plugins = [
     "reactor_harness.plugin.fixtures",  # family, engine, builder, built image, container, hosts
     "reactor_harness.plugin.caching",  # the results cache, tool caches for test containers, cache notices
     "reactor_harness.plugin.cleanup",  # the controller removes what the run started
+    "reactor_harness.plugin.replay",  # a test that passed before, nothing it depends on changed: replayed
     "reactor_harness.plugin.results",  # the results channel: areas' typed results reach the controller
     "reactor_harness.plugin.report",  # the image × platform matrix, evidence, the gate summary
     "reactor_harness.plugin.build_failures",  # a failed build reported once, its other tests in one line

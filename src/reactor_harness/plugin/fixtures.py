@@ -40,7 +40,7 @@ from reactor_harness.plugin.progress import progress_writer
 from reactor_harness.plugin.results import record_result
 from reactor_harness.plugin.settings import HarnessSettings
 from reactor_harness.plugin.targets import BuiltImage, Target
-from reactor_harness.plugin.workers import worker_id
+from reactor_harness.plugin.workers import shared_directory
 from reactor_harness.report.results import AreaResult
 
 
@@ -64,9 +64,7 @@ def family_policy(harness_settings: HarnessSettings) -> FamilyPolicy:
 @pytest.fixture(scope="session")
 def run_once(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> RunOnce:
     """The once-per-run guard shared by all xdist workers. Override to share work across runs."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if worker_id(pytestconfig) else base
-    return RunOnce(shared / "reactor-once")
+    return RunOnce(shared_directory(pytestconfig, tmp_path_factory.getbasetemp()) / "reactor-once")
 
 
 @pytest.fixture(scope="session")

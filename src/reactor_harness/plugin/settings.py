@@ -51,6 +51,7 @@ class CacheSettings:
 
     directory: Path = Path(DEFAULT_RESULTS_CACHE_DIR)
     use_results: bool = True  # False: --no-cache-results, every size and scan is recomputed (and not stored)
+    replay: bool = True  # False: --no-replay, no verdict is replayed (plugin.replay; never in strict mode anyway)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="reactor_no_cache_results",
         action="store_true",
         default=False,
-        help="measure every layer and run every Trivy scan afresh, ignoring and not writing the results cache",
+        help="measure every layer and run every Trivy scan afresh, ignoring and not writing the results cache "
+        "(no verdict is replayed either)",
+    )
+    group.addoption(
+        "--no-replay",
+        dest="reactor_no_replay",
+        action="store_true",
+        default=False,
+        help="run every test, even one that passed before with nothing it depends on changed since (strict mode, "
+        "on CI, never replays)",
     )
     parser.addini("reactor_images_dir", "the image family's folder (default: images)", default="images")
     parser.addini(
@@ -278,7 +288,11 @@ def _cache(config: pytest.Config, environment: Environment) -> CacheSettings:
     directory = (config.rootpath / option).resolve()
     if directory.exists() and not directory.is_dir():
         raise pytest.UsageError(f"--reactor-cache-dir {directory}: exists and is not a folder; give a folder")
-    return CacheSettings(directory=directory, use_results=not config.getoption("reactor_no_cache_results"))
+    return CacheSettings(
+        directory=directory,
+        use_results=not config.getoption("reactor_no_cache_results"),
+        replay=not config.getoption("reactor_no_replay"),
+    )
 
 
 def settings_from_config(config: pytest.Config, environment: Environment | None = None) -> HarnessSettings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +40,11 @@ def run_id(config: pytest.Config) -> str:
         if hasattr(config.option, "testrunuid"):  # xdist is active: its workers get this id as testrun_uid
             config.option.testrunuid = chosen
     return str(chosen)
+
+
+def shared_directory(config: pytest.Config, basetemp: Path) -> Path:
+    """The folder every process of the run shares: the parent of a worker's basetemp, or basetemp itself."""
+    return basetemp.parent if worker_id(config) else basetemp
 
 
 def owner_pid(config: pytest.Config) -> int:

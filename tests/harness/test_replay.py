@@ -1,0 +1,222 @@
+"""Replayed verdicts: a passing test is not run again while its files, environment and settings are unchanged,
+and everything else (failures, `always_runs`, tests not known to be engine-free, strict mode) runs every time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from reactor_harness.core.replay import CheckoutDigests, checkout_files, replay_key
+
+COUNTED = """
+import pytest
+from reactor_harness.plugin.results import record_result
+from reactor_harness.report.results import AreaResult
+
+pytestmark = pytest.mark.engine_free
+
+
+def ran(name):
+    with open("runs.log", "a", encoding="utf-8") as log:
+        log.write(name + "\\n")
+
+
+def test_passes(request):
+    ran("passes")
+    print("what the test printed")
+    record_result(request.node, AreaResult("base", "linux/amd64", "sizes", {"compressed_bytes": 5}))
+
+
+def test_fails():
+    ran("fails")
+    assert False
+
+
+@pytest.mark.always_runs("reads the clock")
+def test_always():
+    ran("always")
+"""
+
+UNMARKED = """
+def test_unmarked():
+    with open("runs.log", "a", encoding="utf-8") as log:
+        log.write("unmarked\\n")
+"""
+
+
+def git(path, *args):
+    subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def project(pytester, monkeypatch):
+    """A git checkout with one image and engine-free tests that log each time they really run."""
+    for name in ("CI", "REACTOR_PLATFORMS", "REACTOR_IMAGES", "REACTOR_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    base = pytester.path / "images" / "base"
+    base.mkdir(parents=True)
+    (base / "Dockerfile").write_text("ARG DEBIAN_IMAGE=debian:trixie-slim\nFROM ${DEBIAN_IMAGE}\n")
+    (pytester.path / ".gitignore").write_text("runs.log\n/reports/\n/.cache/\n__pycache__/\n")
+    pytester.makepyfile(test_counted=COUNTED, test_unmarked=UNMARKED)
+    git(pytester.path, "init", "-q")
+    return pytester
+
+
+def run(pytester, *args):
+    return pytester.runpytest(
+        "-p", "no:pytest11.testinfra", "-p", "no:cacheprovider", "--platform", "linux/amd64", *args
+    )
+
+
+def runs(pytester):
+    log = pytester.path / "runs.log"
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return {name: lines.count(name) for name in ("passes", "fails", "always", "unmarked")}
+
+
+def test_a_passing_engine_free_test_is_replayed_and_only_it(project):
+    first = run(project)
+    first.assert_outcomes(passed=3, failed=1)
+    second = run(project, "-rP")
+    second.assert_outcomes(passed=3, failed=1)
+    assert runs(project) == {"passes": 1, "fails": 2, "always": 2, "unmarked": 2}
+    second.stdout.fnmatch_lines(
+        [
+            "*reactor replay*",
+            "*not run: passed in run * at *nothing it depends on has changed*--no-replay runs it*",
+            "*1 of 4 tests not run: each passed before and nothing it depends on has changed*",
+        ]
+    )
+
+
+def test_what_the_test_recorded_reaches_the_report_when_replayed(project):
+    run(project).assert_outcomes(passed=3, failed=1)
+    reports = project.path / "reports"
+    subprocess.run(["rm", "-rf", str(reports)], check=True)
+    run(project).assert_outcomes(passed=3, failed=1)
+    assert runs(project)["passes"] == 1
+    record = json.loads((reports / "results.json").read_text(encoding="utf-8"))
+    assert '"compressed_bytes": 5' in json.dumps(record), "the replayed test's sizes result is not in results.json"
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda path: (path / "test_counted.py").write_text(COUNTED + "\n# edited\n"), "the test's own file"),
+        (lambda path: (path / "images" / "base" / "Dockerfile").write_text("FROM scratch\n"), "a Dockerfile"),
+        (lambda path: (path / "notes.md").write_text("new\n"), "an untracked file"),
+    ],
+    ids=["test-file", "dockerfile", "untracked-file"],
+)
+def test_a_changed_file_of_the_checkout_runs_it_again(project, change, why):
+    run(project)
+    change(project.path)
+    run(project)
+    assert runs(project)["passes"] == 2, f"a change to {why} did not run the test again"
+
+
+@pytest.mark.parametrize("option", ["--no-replay", "--no-cache-results", "--reactor-strict"])
+def test_switches_that_run_every_test(project, option):
+    run(project)
+    run(project, option)
+    assert runs(project)["passes"] == 2
+
+
+def test_an_ignored_file_does_not_count(project):
+    run(project)
+    (project.path / "runs.log").write_text((project.path / "runs.log").read_text() + "noise\n")
+    run(project)
+    assert runs(project)["passes"] == 1
+
+
+def test_replay_works_across_xdist_workers(project):
+    run(project, "-n", "2").assert_outcomes(passed=3, failed=1)
+    second = run(project, "-n", "2")
+    second.assert_outcomes(passed=3, failed=1)
+    assert runs(project)["passes"] == 1
+    second.stdout.fnmatch_lines(["*1 of 4 tests not run*"])
+
+
+def test_a_damaged_verdict_is_dropped_and_the_test_runs(project):
+    run(project)
+    (entry,) = (project.path / ".cache" / "reactor" / "results" / "verdicts").rglob("*.json")
+    entry.write_text('{"format": 1, "harn')  # cut short, as by a killed run
+    result = run(project)
+    result.assert_outcomes(passed=3, failed=1)
+    assert runs(project)["passes"] == 2
+    result.stdout.fnmatch_lines(["*dropped verdicts entries that could not be trusted*recomputed*"])
+    run(project)
+    assert runs(project)["passes"] == 2, "the verdict kept after the damaged one was dropped is not replayed"
+
+
+def test_outside_a_git_checkout_nothing_is_replayed_and_the_run_says_why(project):
+    subprocess.run(["rm", "-rf", str(project.path / ".git")], check=True)
+    run(project)
+    result = run(project)
+    assert runs(project)["passes"] == 2
+    result.stdout.fnmatch_lines(["*git cannot list the files of*no test is replayed*"])
+
+
+# -- the keys -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    for name in ("base", "node"):
+        (tmp_path / "images" / name).mkdir(parents=True)
+        (tmp_path / "images" / name / "Dockerfile").write_text(f"# {name}\n")
+    (tmp_path / "src.py").write_text("code\n")
+    (tmp_path / ".gitignore").write_text("ignored/\n")
+    git(tmp_path, "init", "-q")
+    return tmp_path
+
+
+def digests(path):
+    found = CheckoutDigests.of(path, path / "images", ["base", "node"])
+    assert found is not None
+    return found
+
+
+def test_an_image_folder_changes_only_its_own_digest(checkout):
+    before = digests(checkout)
+    (checkout / "images" / "node" / "Dockerfile").write_text("# node, edited\n")
+    after = digests(checkout)
+    assert after.images["node"] != before.images["node"]
+    assert (after.common, after.images["base"]) == (before.common, before.images["base"])
+    assert after.for_images(["base"]) == before.for_images(["base"])
+    assert after.for_images(["node", "base"]) != before.for_images(["base", "node"])
+    assert after.everything() != before.everything()
+
+
+def test_common_files_change_every_digest(checkout):
+    before = digests(checkout)
+    (checkout / "src.py").write_text("code, edited\n")
+    after = digests(checkout)
+    assert after.for_images(["base"]) != before.for_images(["base"])
+
+
+def test_ignored_files_are_not_listed_and_deleted_tracked_files_count(checkout):
+    (checkout / "ignored").mkdir()
+    (checkout / "ignored" / "x").write_text("x\n")
+    assert "ignored/x" not in (checkout_files(checkout) or [])
+    git(checkout, "add", "src.py")
+    before = digests(checkout)
+    (checkout / "src.py").unlink()
+    assert digests(checkout).common != before.common
+
+
+def test_not_a_checkout_has_no_digests(tmp_path):
+    assert CheckoutDigests.of(tmp_path, tmp_path / "images", []) is None
+
+
+def test_a_key_names_each_image_it_checked():
+    key = replay_key("t::x[base]", files="f", environment="e", settings="s", images={"base-linux/amd64": "sha256:1"})
+    assert key == {
+        "test": "t::x[base]",
+        "files": "f",
+        "environment": "e",
+        "settings": "s",
+        "image base-linux/amd64": "sha256:1",
+    }
