@@ -152,8 +152,9 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.Compl
 
 
 def harness_command(reports: Path) -> list[str]:
+    """The harness's selection as a fresh process; --no-replay, so its checks really run every time."""
     return [
-        sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:randomly", "--images", IMAGE,
+        sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:randomly", "--no-replay", "--images", IMAGE,
         "--reports-dir", str(reports / "harness-run"), *HARNESS_SELECTION,
     ]  # fmt: skip
 

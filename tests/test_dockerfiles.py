@@ -5,6 +5,8 @@ No engine: these read files only, and run first and fast.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from reactor_harness.checks import hadolint
@@ -60,6 +62,34 @@ def test_layer_limits_name_only_family_images(family, family_policy):
 
 
 APT_BUILD_CONFIG = "/var/cache/apt/reactor-build.conf"
+
+
+def test_build_platform_apt_steps_are_shared_by_both_targets(family, image_name):
+    """In a stage on the build platform, no target-specific ARG (TARGETARCH, a per-target checksum, ...) is in
+    scope of its apt step: an ARG in scope is part of the step's cache key, so with one the amd64 and arm64
+    builds each install the same build-platform packages again (~100 s for base's npm under load)."""
+    dockerfile = family[image_name].dockerfile
+    problems = []
+    for stage in dockerfile.stages:
+        if not stage.runs_on_build_platform:
+            continue
+        in_scope: list[str] = []
+        for instruction in dockerfile.stage_instructions(stage.index):
+            if instruction.keyword == "ARG":
+                in_scope.append(instruction.value.split("=", 1)[0].strip())
+                continue
+            if instruction.keyword != "RUN":
+                continue
+            run = RunScript.of(instruction)
+            if not any(apt_call(command) is not None for command in run.commands):
+                continue
+            unused = [name for name in in_scope if not re.search(rf"\$(\{{{name}\}}|{name}\b)", instruction.value)]
+            if unused:
+                problems.append(
+                    f"{dockerfile.path}:{instruction.start_line}: ARG {', '.join(sorted(set(unused)))} in scope of "
+                    "this build-platform apt step but unused by it; declare them after it"
+                )
+    assert not problems, "\n".join(problems)
 
 
 def test_apt_steps_on_the_target_platform_use_the_build_config(family, image_name):
