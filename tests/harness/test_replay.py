@@ -220,3 +220,80 @@ def test_a_key_names_each_image_it_checked():
         "settings": "s",
         "image base-linux/amd64": "sha256:1",
     }
+
+
+# -- tests of a built image -------------------------------------------------------------------------------------
+
+TARGET_CONFTEST = """
+from pathlib import Path
+
+import pytest
+
+from reactor_harness.plugin.results import record_result
+from reactor_harness.report.results import AreaResult
+
+
+@pytest.fixture
+def built_image(request, target):
+    # Stands in for the real fixture: the image "built" is the one image-id names, recorded as the real one is.
+    image_id = Path("image-id").read_text().strip()
+    record_result(
+        request.node,
+        AreaResult(target.image, str(target.platform), "build", {"status": "passed", "image_id": image_id}),
+    )
+    return image_id
+"""
+
+TARGET_TEST = """
+import pytest
+
+pytestmark = pytest.mark.image("base")
+
+
+def test_checks_the_image(built_image):
+    with open("runs.log", "a", encoding="utf-8") as log:
+        log.write("base\\n")
+"""
+
+
+@pytest.fixture
+def image_project(project, monkeypatch):
+    """The project plus an image test; the engine's tag of base names the image in image-id."""
+    from reactor_harness.plugin.replay import VerdictReplay
+
+    other = project.path / "images" / "other"
+    other.mkdir()
+    (other / "Dockerfile").write_text("ARG DEBIAN_IMAGE=debian:trixie-slim\nFROM ${DEBIAN_IMAGE}\n")
+    (project.path / ".gitignore").write_text("runs.log\nimage-id\n/reports/\n/.cache/\n__pycache__/\n")
+    (project.path / "test_counted.py").unlink()
+    (project.path / "test_unmarked.py").unlink()
+    project.makeconftest(TARGET_CONFTEST)
+    project.makepyfile(test_target=TARGET_TEST)
+    (project.path / "image-id").write_text("sha256:aaa\n")
+    monkeypatch.setattr(
+        VerdictReplay, "_tagged_image_id", lambda self, target: (project.path / "image-id").read_text().strip()
+    )
+    return project
+
+
+def image_runs(pytester):
+    return (pytester.path / "runs.log").read_text(encoding="utf-8").count("base\n")
+
+
+def test_an_image_test_is_replayed_while_its_tag_names_the_image_it_checked(image_project):
+    run(image_project, "--images", "base").assert_outcomes(passed=1)
+    run(image_project, "--images", "base").assert_outcomes(passed=1)
+    assert image_runs(image_project) == 1
+    (image_project.path / "image-id").write_text("sha256:bbb\n")  # the tag now names another image
+    run(image_project, "--images", "base")
+    assert image_runs(image_project) == 2
+
+
+def test_an_image_test_runs_again_when_its_own_folder_changes_not_another_image_s(image_project):
+    run(image_project, "--images", "base")
+    (image_project.path / "images" / "other" / "Dockerfile").write_text("FROM scratch\n")
+    run(image_project, "--images", "base")
+    assert image_runs(image_project) == 1, "a change to another image's folder ran base's test again"
+    (image_project.path / "images" / "base" / "Dockerfile").write_text("FROM scratch\n")
+    run(image_project, "--images", "base")
+    assert image_runs(image_project) == 2
