@@ -284,6 +284,10 @@ def test_an_image_test_is_replayed_while_its_tag_names_the_image_it_checked(imag
     run(image_project, "--images", "base").assert_outcomes(passed=1)
     run(image_project, "--images", "base").assert_outcomes(passed=1)
     assert image_runs(image_project) == 1
+    record = json.loads((image_project.path / "reports" / "results.json").read_text(encoding="utf-8"))
+    (target,) = [row for row in record["targets"] if row["image"] == "base"]
+    assert (target["checks"]["passed"], target["checks"]["replayed"]) == (1, 1)
+    assert "1 passed (1 replayed)" in (image_project.path / "reports" / "report.html").read_text(encoding="utf-8")
     (image_project.path / "image-id").write_text("sha256:bbb\n")  # the tag now names another image
     run(image_project, "--images", "base")
     assert image_runs(image_project) == 2

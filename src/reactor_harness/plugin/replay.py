@@ -38,12 +38,12 @@ from reactor_harness.core.replay import (
 )
 from reactor_harness.family.discovery import Family
 from reactor_harness.plugin.caching import notices_path
+from reactor_harness.plugin.results import REPLAY_PROPERTY, is_replayed
 from reactor_harness.plugin.settings import SETTINGS_KEY, HarnessSettings
 from reactor_harness.plugin.targets import Target
 from reactor_harness.plugin.workers import is_controller, shared_directory
 from reactor_harness.report.results import results_in
 
-REPLAY_PROPERTY = "reactor_replayed"
 MARKERS = (
     "always_runs(reason): never replay this test's verdict (it depends on the date or a live registry)",
     "engine_free: the test reads files and runs local tools only, never the engine, so its verdict may be "
@@ -301,11 +301,6 @@ def replay(item: pytest.Item, nextitem: pytest.Item | None, verdict: Verdict) ->
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
 
 
-def replayed(report: pytest.TestReport) -> bool:
-    """Whether a test report is a replayed verdict's."""
-    return any(name == REPLAY_PROPERTY for name, _ in report.user_properties)
-
-
 class ReplaySummary:
     """In the controller (or the only process): counts the replayed tests for the terminal summary."""
 
@@ -316,7 +311,7 @@ class ReplaySummary:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":
             return
-        if replayed(report):
+        if is_replayed(report):
             self.replayed += 1
         else:
             self.ran += 1

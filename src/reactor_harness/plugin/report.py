@@ -19,6 +19,7 @@ from reactor_harness.core.errors import FamilyError
 from reactor_harness.core.revision import git_revision
 from reactor_harness.family.discovery import Family
 from reactor_harness.plugin.outcomes import is_not_applicable
+from reactor_harness.plugin.results import is_replayed
 from reactor_harness.plugin.settings import SETTINGS_KEY, HarnessSettings
 from reactor_harness.plugin.workers import is_controller
 from reactor_harness.report.evidence import evidence_html
@@ -128,6 +129,7 @@ class RunReport:
         self.rows: list[MatrixRow] = []
         self.exit_status: int | None = None
         self.skip_reasons: dict[tuple[tuple[str, str], str], str] = {}
+        self.replayed: set[str] = set()  # node ids whose verdict was replayed (plugin.replay), not run
 
     def pytest_reactor_area_result(self, config: pytest.Config, result: AreaResult) -> None:
         """Merge each area's result into its target's row."""
@@ -153,6 +155,8 @@ class RunReport:
         previous = self.outcomes.get(report.nodeid)
         if previous is None or _RANK[outcome] > _RANK[previous[1]]:
             self.outcomes[report.nodeid] = (target, outcome)
+        if report.when == "call" and is_replayed(report):
+            self.replayed.add(report.nodeid)
 
     def _note_skip(self, report: pytest.TestReport, target: tuple[str, str]) -> None:
         """Remember why an area's test skipped, so its matrix cell says why the area did not run."""
@@ -171,7 +175,7 @@ class RunReport:
             return
         tallies: dict[tuple[str, str], CheckTally] = {}
         for nodeid, (target, outcome) in sorted(self.outcomes.items()):
-            tallies.setdefault(target, CheckTally()).add(outcome, _short_name(nodeid))
+            tallies.setdefault(target, CheckTally()).add(outcome, _short_name(nodeid), replayed=nodeid in self.replayed)
         for (target, area), reason in self.skip_reasons.items():
             if target in tallies and area not in self.results.get(target, {}):
                 self.results.setdefault(target, {})[area] = {"status": "skipped", "reason": reason}

@@ -13,6 +13,14 @@ import pytest
 from reactor_harness.plugin.workers import is_controller
 from reactor_harness.report.results import AreaResult, ReportError, results_in
 
+# The user property a replayed verdict's reports carry (plugin.replay): JSON naming the run it passed in.
+REPLAY_PROPERTY = "reactor_replayed"
+
+
+def is_replayed(report: pytest.TestReport) -> bool:
+    """Whether a test report is a replayed verdict's rather than a run's."""
+    return any(name == REPLAY_PROPERTY for name, _ in report.user_properties)
+
 
 def record_result(node: pytest.Item, result: AreaResult) -> None:
     """Record an area's result for an image × platform on the test that found it."""

@@ -21,10 +21,12 @@ class CheckTally:
     errors: int = 0
     failures: list[str] = field(default_factory=list)
     not_applicable: int = 0  # skipped through plugin.outcomes.not_applicable: hides nothing
+    replayed: int = 0  # of the passed: verdicts replayed from an earlier run (plugin.replay), not run in this one
 
-    def add(self, outcome: str, test_name: str) -> None:
+    def add(self, outcome: str, test_name: str, *, replayed: bool = False) -> None:
         if outcome == "passed":
             self.passed += 1
+            self.replayed += int(replayed)
         elif outcome == "not_applicable":
             self.not_applicable += 1
         elif outcome == "skipped":
@@ -260,7 +262,7 @@ def _secrets_cell(data: Mapping[str, Any] | None) -> str:
 def _checks_cell(tally: CheckTally) -> str:
     if tally.total == 0:
         return _not_run()
-    parts = [f"{tally.passed} passed"]
+    parts = [f"{tally.passed} passed" + (f" ({tally.replayed} replayed)" if tally.replayed else "")]
     if tally.failed:
         parts.append(f"{tally.failed} failed")
     if tally.errors:

@@ -26,11 +26,17 @@ RUN_RECORD_SCHEMA = 1
 
 def tally_to_json(tally: CheckTally) -> dict[str, Any]:
     """A target's check outcomes in full: the counts, the not-applicable ones and the failed checks' names."""
-    return {**tally.to_json(), "not_applicable": tally.not_applicable, "failures": list(tally.failures)}
+    return {
+        **tally.to_json(),
+        "not_applicable": tally.not_applicable,
+        "replayed": tally.replayed,
+        "failures": list(tally.failures),
+    }
 
 
 def tally_from_json(data: Mapping[str, Any]) -> CheckTally:
-    counts = {name: int(data.get(name, 0)) for name in ("passed", "failed", "skipped", "errors", "not_applicable")}
+    names = ("passed", "failed", "skipped", "errors", "not_applicable", "replayed")
+    counts = {name: int(data.get(name, 0)) for name in names}
     return CheckTally(**counts, failures=[str(name) for name in data.get("failures", [])])
 
 
