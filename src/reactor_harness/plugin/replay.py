@@ -51,8 +51,9 @@ MARKERS = (
 )
 # Fixtures through which a test reaches the engine: a test that asks for one is never replayed as engine-free.
 ENGINE_FIXTURES = frozenset({"engine", "family_builder", "docker_services", "docker_compose_command"})
-_KEY = pytest.StashKey[dict[str, str] | None]()
 _REPLAYED = pytest.StashKey[bool]()
+_OUTCOMES = pytest.StashKey[dict[str, str]]()
+_CALL_DURATION = pytest.StashKey[float]()
 
 
 def replay_enabled(settings: HarnessSettings) -> bool:
@@ -212,7 +213,6 @@ class VerdictReplay:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
         key = self.lookup_key(item)
-        item.stash[_KEY] = key
         verdict = self.store.find(key) if key is not None else None
         if verdict is None:
             return None
@@ -254,10 +254,6 @@ class VerdictReplay:
             return (yield)
         finally:
             item.stash[_CALL_DURATION] = time.perf_counter() - started
-
-
-_OUTCOMES = pytest.StashKey[dict[str, str]]()
-_CALL_DURATION = pytest.StashKey[float]()
 
 
 def replay(item: pytest.Item, nextitem: pytest.Item | None, verdict: Verdict) -> None:
