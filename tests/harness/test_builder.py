@@ -86,12 +86,15 @@ def family(tmp_path) -> Family:
     return Family.discover(root)
 
 
-def make_builder(family, tmp_path, engine, lines=None, rebuild=False, results_cache=None) -> FamilyBuilder:
+def make_builder(
+    family, tmp_path, engine, lines=None, rebuild=False, results_cache=None, prebuilt=False
+) -> FamilyBuilder:
     settings = BuildSettings(
         log_dir=tmp_path / "logs",
         ca_bundle=Path("/ca.pem"),
         metadata_args={"VCS_REF": "abc123"},
         rebuild=rebuild,
+        prebuilt=prebuilt,
         results_cache=results_cache,
     )
     return FamilyBuilder(
@@ -203,6 +206,35 @@ def test_a_rebuild_skips_the_cache_and_diffs_the_packages_against_the_previous_b
     plain_engine = FakeEngine()
     make_builder(family, tmp_path / "plain", plain_engine).build("base", AMD64)
     assert not plain_engine.builds[0].no_cache
+
+
+@dataclass
+class TaggedEngine(FakeEngine):
+    """An engine where only the tags in `tagged` name an image."""
+
+    tagged: dict[str, str] = field(default_factory=dict)
+
+    def inspect_image(self, reference: str):
+        image_id = self.tagged.get(reference)
+        return {"Id": image_id, "Architecture": "amd64", "Os": "linux"} if image_id else None
+
+
+def test_prebuilt_checks_the_tagged_image_and_builds_nothing(family, tmp_path):
+    """--prebuilt: the outcome names the image the tag names now; no build, no parent, no OS image."""
+    engine = TaggedEngine(tagged={local_tag("go", ARM64): "sha256:go"})
+    outcome = make_builder(family, tmp_path, engine, prebuilt=True).build("go", ARM64)
+    assert (outcome.succeeded, outcome.image_id, outcome.tag) == (True, "sha256:go", local_tag("go", ARM64))
+    assert engine.builds == []
+
+
+def test_prebuilt_without_the_tag_fails_naming_the_tag_and_the_fix(family, tmp_path):
+    engine = TaggedEngine()
+    outcome = make_builder(family, tmp_path, engine, prebuilt=True).build("base", AMD64)
+    assert not outcome.succeeded
+    assert outcome.error is not None
+    assert f"no image is tagged {local_tag('base', AMD64)}" in outcome.error
+    assert "without --prebuilt" in outcome.error
+    assert engine.builds == []
 
 
 @dataclass

@@ -162,3 +162,9 @@ def test_no_sub_plugin_imports_from_the_entry_point():
         if path.name != "entry.py" and "reactor_harness.plugin.entry" in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def test_prebuilt_and_rebuild_together_are_a_usage_error(suite):
+    result = run(suite, "--prebuilt", "--rebuild")
+    result.stderr.fnmatch_lines(["*--prebuilt builds nothing and --rebuild builds everything afresh: choose one*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -128,6 +128,7 @@ class BuildSettings:
     image_labels: Mapping[str, str] = field(default_factory=dict)  # extra labels on built images
     metadata_args: Mapping[str, str] = field(default_factory=dict)  # e.g. VCS_REF, passed if declared
     rebuild: bool = False  # --rebuild: no build cache, so apt reads fresh indices and takes new revisions
+    prebuilt: bool = False  # --prebuilt: check the images the local tags name now; build nothing
     # Labels for the short containers that list a build's packages (the run's, so leftovers are reaped).
     probe_labels: Mapping[str, str] = field(default_factory=dict)
     # Package lists kept across runs by layer stack (None: each build's lists are queried in containers).
@@ -179,6 +180,8 @@ class FamilyBuilder:
 
     def _build(self, image: str, platform: Platform) -> BuildOutcome:
         tag = local_tag(image, platform)
+        if self.settings.prebuilt:
+            return self._prebuilt(image, platform, tag)
         build_args, failed_parent = self.resolve_sources(image, platform)
         if failed_parent is not None:
             return BuildOutcome(
@@ -263,6 +266,30 @@ class FamilyBuilder:
             log_path=str(log_path),
             build_args=build_args,
             package_diff=package_diff,
+        )
+
+    def _prebuilt(self, image: str, platform: Platform, tag: str) -> BuildOutcome:
+        """The image the local tag names now, not built (--prebuilt); a missing one is a failed build saying so."""
+        details = self.engine.inspect_image(tag)
+        if not details or not details.get("Id"):
+            return BuildOutcome(
+                image=image,
+                platform=str(platform),
+                tag=tag,
+                succeeded=False,
+                error=(
+                    f"--prebuilt: no image is tagged {tag}; build it first (the same pytest command without "
+                    "--prebuilt), or tag the image to check with that name"
+                ),
+            )
+        self.progress(f"{image} for {platform}: prebuilt, not built ({tag} = {str(details['Id'])[:19]})")
+        return BuildOutcome(
+            image=image,
+            platform=str(platform),
+            tag=tag,
+            succeeded=True,
+            image_id=str(details["Id"]),
+            log_tail=f"--prebuilt: not built; checks the image {tag} names ({details['Id']})",
         )
 
     def _packages(self, image_id: str, layers: Sequence[str], platform: Platform) -> dict[str, str] | None:

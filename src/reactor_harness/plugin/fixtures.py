@@ -103,6 +103,7 @@ def family_builder(
         ca_bundle=harness_settings.ca_bundle,
         metadata_args={"VCS_REF": revision},
         rebuild=harness_settings.rebuild,
+        prebuilt=harness_settings.prebuilt,
         probe_labels=run_labels(harness_settings.run_id, harness_settings.owner_pid),
         results_cache=results_cache,
     )

@@ -72,6 +72,7 @@ class HarnessSettings:
     security: SecuritySettings
     sizes: SizeSettings
     rebuild: bool = False  # --rebuild: no build cache, fresh package indices, a package diff per image
+    prebuilt: bool = False  # --prebuilt: check the images the local tags name, build nothing
     # $REACTOR_REQUIRE_NATIVE: platforms this run must run natively (the workflow's native runner jobs set it),
     # so a check that cannot run under emulation fails here instead of not applying (plugin.outcomes.needs_native).
     require_native: tuple[Platform, ...] = ()
@@ -149,6 +150,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "reactor_reports_dir", "where build logs and reports are written (default: reports)", default="reports"
     )
     parser.addini("reactor_platforms", "default platforms, as for --platform (default: native)", default="")
+    group.addoption(
+        "--prebuilt",
+        dest="reactor_prebuilt",
+        action="store_true",
+        default=False,
+        help="build nothing: check the images the local tags (reactor-test/<image>:<os>-<arch>, or "
+        "$REACTOR_LOCAL_REPOSITORY's) name now, e.g. ones an earlier run or a release job built; a missing tag "
+        "fails that image's tests",
+    )
     group.addoption(
         "--rebuild",
         dest="reactor_rebuild",
@@ -311,6 +321,8 @@ def settings_from_config(config: pytest.Config, environment: Environment | None 
     reports_dir = (root / (config.getoption("reactor_reports_dir") or config.getini("reactor_reports_dir"))).resolve()
     # pytest's own --strict is honoured too (older command lines use it); --reactor-strict is the harness's switch.
     strict = bool(config.getoption("reactor_strict")) or bool(config.getoption("strict", default=False))
+    if config.getoption("reactor_prebuilt") and config.getoption("reactor_rebuild"):
+        raise pytest.UsageError("--prebuilt builds nothing and --rebuild builds everything afresh: choose one")
     return HarnessSettings(
         root=root,
         images_dir=images_dir,
@@ -328,6 +340,7 @@ def settings_from_config(config: pytest.Config, environment: Environment | None 
         security=_security(config, environment),
         sizes=_sizes(config, images_dir),
         rebuild=bool(config.getoption("reactor_rebuild")),
+        prebuilt=bool(config.getoption("reactor_prebuilt")),
         require_native=require_native(environment.require_native),
         cache=_cache(config, environment),
     )
