@@ -18,6 +18,7 @@ from reactor_harness.checks.security import scan as scan_module
 from reactor_harness.checks.security import trivy as trivy_module
 from reactor_harness.checks.security.scan import ImageScanRecord
 from reactor_harness.core.cache import Cached, ResultCache, file_digest, source_digest
+from reactor_harness.core.files import write_text_atomically
 
 SCANS_KIND = "trivy-scans"
 _CODE = source_digest(Path(scan_module.__file__), Path(trivy_module.__file__))
@@ -66,7 +67,7 @@ def _decode(data: Any, reports_dir: Path, stem: str) -> ImageScanRecord:
         "sbom": base.with_suffix(".cdx.json"),
     }
     for name, path in paths.items():
-        path.write_text(data[name], encoding="utf-8")
+        write_text_atomically(path, data[name])  # other workers read these files (reactor affected)
     return dataclasses.replace(
         record, report=str(paths["report"]), sarif=str(paths["sarif"]), sbom=str(paths["sbom"]), from_cache=True
     )
