@@ -217,8 +217,9 @@ class Trivy:
 
     def _run_to_report(self, args: Sequence[str], output: Path, timeout: float, what: str) -> ScanOutcome:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.unlink(missing_ok=True)  # a report left by an earlier run must not pass for this one's
-        # Trivy writes to a temporary sibling, renamed into place once whole: other workers read these files.
+        # Trivy writes to a temporary sibling, renamed into place once whole: other workers read these files, so
+        # the previous one stays whole until then. A failed scan removes it: an earlier run's report must not
+        # pass for this one's.
         written = partial_path(output)
         args = [str(written) if arg == str(output) else arg for arg in args]
         try:
@@ -234,6 +235,9 @@ class Trivy:
                     result,
                 )
             os.replace(written, output)
+        except BaseException:
+            output.unlink(missing_ok=True)
+            raise
         finally:
             written.unlink(missing_ok=True)
         return ScanOutcome(result=result, report=parse_report(output))
@@ -248,7 +252,6 @@ class Trivy:
 
     def convert(self, report: Path, output_format: str, output: Path) -> CommandResult:
         """Convert a JSON report (e.g. to `sarif` or `cyclonedx`); TrivyScanFailed if nothing was written."""
-        output.unlink(missing_ok=True)
         written = partial_path(output)  # renamed into place once whole, as the reports are
         try:
             result = self.call("convert", "--format", output_format, "--output", str(written), str(report), timeout=600)
@@ -259,6 +262,9 @@ class Trivy:
                     result,
                 )
             os.replace(written, output)
+        except BaseException:
+            output.unlink(missing_ok=True)  # an earlier run's file must not pass for this one's
+            raise
         finally:
             written.unlink(missing_ok=True)
         return result
