@@ -225,6 +225,9 @@ def test_prebuilt_checks_the_tagged_image_and_builds_nothing(family, tmp_path):
     outcome = make_builder(family, tmp_path, engine, prebuilt=True).build("go", ARM64)
     assert (outcome.succeeded, outcome.image_id, outcome.tag) == (True, "sha256:go", local_tag("go", ARM64))
     assert engine.builds == []
+    base = TaggedEngine(tagged={local_tag("base", AMD64): "sha256:base"})
+    outcome = make_builder(family, tmp_path / "base", base, prebuilt=True).build("base", AMD64)
+    assert outcome.build_args == {"VCS_REF": "abc123"}, "the label checks need the commit a build would have named"
 
 
 def test_prebuilt_without_the_tag_fails_naming_the_tag_and_the_fix(family, tmp_path):

@@ -283,6 +283,10 @@ class FamilyBuilder:
                 ),
             )
         self.progress(f"{image} for {platform}: prebuilt, not built ({tag} = {str(details['Id'])[:19]})")
+        # The metadata a build would have passed (VCS_REF: this checkout's commit), so the label checks hold
+        # the prebuilt image to what this checkout would have built.
+        declared = self.family[image].dockerfile.global_args
+        metadata = {name: value for name, value in self.settings.metadata_args.items() if name in declared}
         return BuildOutcome(
             image=image,
             platform=str(platform),
@@ -290,6 +294,7 @@ class FamilyBuilder:
             succeeded=True,
             image_id=str(details["Id"]),
             log_tail=f"--prebuilt: not built; checks the image {tag} names ({details['Id']})",
+            build_args=metadata,
         )
 
     def _packages(self, image_id: str, layers: Sequence[str], platform: Platform) -> dict[str, str] | None:
