@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import asdict
 from typing import Literal
 
@@ -158,21 +158,23 @@ class VerdictReplay:
 
     def lookup_key(self, item: pytest.Item) -> dict[str, str] | None:
         """The key under which a verdict for this test would have been kept, with the images as tagged now."""
-        if not self._may_replay(item):
-            return None
-        target = self._target(item)
-        files = self._files_for(target)
-        if files is None:
-            return None
-        if target is None:
-            return self._common_key(item, files, None)
-        image_id = self._tagged_image_id(target)
-        if image_id is None:
-            return None
-        return self._common_key(item, files, {str(target): image_id})
+        return self._key(item, self._tagged_image_id)
 
     def keep_key(self, item: pytest.Item, report: pytest.TestReport) -> dict[str, str] | None:
         """The key to keep a passing verdict under: for a target's test, the id of the image it checked."""
+
+        def checked(target: Target) -> str | None:
+            built = [
+                result.data.get("image_id")
+                for result in results_in(report.user_properties)
+                if result.area == "build" and result.image == target.image and result.platform == str(target.platform)
+            ]
+            image_id = built[-1] if built else None
+            return image_id if isinstance(image_id, str) and image_id else None
+
+        return self._key(item, checked)
+
+    def _key(self, item: pytest.Item, image_id_of: Callable[[Target], str | None]) -> dict[str, str] | None:
         if not self._may_replay(item):
             return None
         target = self._target(item)
@@ -181,13 +183,8 @@ class VerdictReplay:
             return None
         if target is None:
             return self._common_key(item, files, None)
-        built = [
-            result.data.get("image_id")
-            for result in results_in(report.user_properties)
-            if result.area == "build" and result.image == target.image and result.platform == str(target.platform)
-        ]
-        image_id = built[-1] if built else None
-        if not isinstance(image_id, str) or not image_id:
+        image_id = image_id_of(target)
+        if image_id is None:
             return None
         return self._common_key(item, files, {str(target): image_id})
 
