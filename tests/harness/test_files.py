@@ -4,14 +4,35 @@ from __future__ import annotations
 
 import pytest
 
-from reactor_harness.core.files import partial_path, write_text_atomically
+from reactor_harness.core.files import write_text_atomically, written_whole
 
 
-def test_the_partial_file_is_a_hidden_sibling_per_process(tmp_path):
-    partial = partial_path(tmp_path / "base-linux-amd64.cdx.json")
-    assert partial.parent == tmp_path
-    assert partial.name.startswith(".base-linux-amd64.cdx.json.")
-    assert partial.name.endswith(".partial")
+def test_the_partial_file_is_a_hidden_sibling_and_the_target_is_untouched_until_the_end(tmp_path):
+    path = tmp_path / "base-linux-amd64.cdx.json"
+    path.write_text("old", encoding="utf-8")
+    with written_whole(path) as partial:
+        assert partial.parent == tmp_path
+        assert partial.name.startswith(".base-linux-amd64.cdx.json.")
+        assert partial.name.endswith(".partial")
+        partial.write_text("new", encoding="utf-8")
+        assert path.read_text(encoding="utf-8") == "old"
+    assert path.read_text(encoding="utf-8") == "new"
+    assert not partial.exists()
+
+
+def test_an_error_in_the_block_leaves_the_target_and_no_partial(tmp_path):
+    path = tmp_path / "report.json"
+    path.write_text("old", encoding="utf-8")
+
+    def half_written() -> None:
+        with written_whole(path) as partial:
+            partial.write_text("half", encoding="utf-8")
+            raise RuntimeError("trivy failed")
+
+    with pytest.raises(RuntimeError, match="trivy failed"):
+        half_written()
+    assert path.read_text(encoding="utf-8") == "old"
+    assert [entry.name for entry in tmp_path.iterdir()] == ["report.json"]
 
 
 def test_a_write_replaces_the_file_whole_and_leaves_no_partial(tmp_path):

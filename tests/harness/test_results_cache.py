@@ -16,7 +16,7 @@ import pytest
 from reactor_harness.checks.security.scan import ImageScanRecord
 from reactor_harness.checks.security.stored import cached_scan, scan_key
 from reactor_harness.checks.sizes.policy import SizePolicy
-from reactor_harness.core import cache as cache_module
+from reactor_harness.core import files as files_module
 from reactor_harness.core.cache import CACHE_FORMAT, CacheNotices, ResultCache
 from reactor_harness.core.containers import ToolCache, mount_tool_caches
 from reactor_harness.family.policy import load_policy
@@ -132,14 +132,14 @@ def test_a_read_only_folder_still_gives_correct_results(tmp_path, monkeypatch):
     get(cache_in(folder, tmp_path), calls, key={**KEY, "diff_id": "sha256:old"})
     if os.geteuid() == 0:
         # Root writes through the modes below; refuse as the kernel refuses anyone else (EACCES).
-        real_mkstemp = cache_module.tempfile.mkstemp
+        real_mkstemp = files_module.tempfile.mkstemp
 
         def refused(*args, **kwargs):
             if Path(kwargs.get("dir", "")).is_relative_to(folder):
                 raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
             return real_mkstemp(*args, **kwargs)
 
-        monkeypatch.setattr(cache_module.tempfile, "mkstemp", refused)
+        monkeypatch.setattr(files_module.tempfile, "mkstemp", refused)
     for path in sorted(folder.rglob("*"), reverse=True):
         path.chmod(0o555 if path.is_dir() else 0o444)
     folder.chmod(0o555)
@@ -158,7 +158,7 @@ def test_a_read_only_file_system_still_gives_correct_results(tmp_path, monkeypat
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(cache_module.os, "replace", read_only)
+    monkeypatch.setattr(files_module.os, "replace", read_only)
     calls: list[int] = []
     cache = cache_in(tmp_path / "c", tmp_path)
     assert [get(cache, calls).value for _ in range(2)] == [42, 42]

@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -23,6 +21,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from filelock import FileLock, Timeout
+
+from reactor_harness.core.files import write_text_atomically
 
 T = TypeVar("T")
 
@@ -200,15 +200,9 @@ class ResultCache:
         return None
 
     def _write(self, path: Path, record: dict[str, Any]) -> None:
-        temporary: str | None = None
         try:
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:16]}-", suffix=".partial")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(record, stream, separators=(",", ":"))
-            os.replace(temporary, path)
+            write_text_atomically(path, json.dumps(record, separators=(",", ":")))
         except OSError as error:
-            if temporary is not None:
-                Path(temporary).unlink(missing_ok=True)
             self._note_unwritable(error)
 
     def _record(self, key: Mapping[str, str], encoded: Any) -> dict[str, Any]:

@@ -76,6 +76,7 @@ class VerdictReplay:
         self._store: VerdictStore | None = None
         self._digests: CheckoutDigests | None | bool = False  # False: not computed yet
         self._environment: str | None = None
+        self._settings = ""
         self._family: Family | None = None
         self._engine: Engine | None | bool = False
         self._image_ids: dict[str, str | None] = {}
@@ -116,20 +117,22 @@ class VerdictReplay:
         return self._family
 
     def _common_key(self, item: pytest.Item, files: str, images: Mapping[str, str] | None) -> dict[str, str]:
-        if self._environment is None:
-            self._environment = environment_digest((self.settings.cache.directory / "bin",))
-        settings = self.settings
-        values = {
-            "platforms": [str(platform) for platform in settings.platforms],
-            "native": str(settings.native),
-            "require_native": [str(platform) for platform in settings.require_native],
-            "images_dir": str(settings.images_dir),
-            "ca_bundle": str(settings.ca_bundle),
-            "security": asdict(settings.security),
-            "sizes": asdict(settings.sizes),
-        }
+        if self._environment is None:  # both are the run's, the same for every test: computed once
+            settings = self.settings
+            self._environment = environment_digest((settings.cache.directory / "bin",))
+            self._settings = settings_digest(
+                {
+                    "platforms": [str(platform) for platform in settings.platforms],
+                    "native": str(settings.native),
+                    "require_native": [str(platform) for platform in settings.require_native],
+                    "images_dir": str(settings.images_dir),
+                    "ca_bundle": str(settings.ca_bundle),
+                    "security": asdict(settings.security),
+                    "sizes": asdict(settings.sizes),
+                }
+            )
         return replay_key(
-            item.nodeid, files=files, environment=self._environment, settings=settings_digest(values), images=images
+            item.nodeid, files=files, environment=self._environment, settings=self._settings, images=images
         )
 
     def _target(self, item: pytest.Item) -> Target | None:
@@ -230,10 +233,12 @@ class VerdictReplay:
         return report
 
     def _keep(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        key = self.keep_key(item, report)
+        if key is None:
+            return
         properties = keepable_properties(report.user_properties)
         sections = keepable_sections(report.sections)
-        key = self.keep_key(item, report)
-        if properties is None or sections is None or key is None:
+        if properties is None or sections is None:
             return
         verdict = Verdict(
             run_id=self.settings.run_id,

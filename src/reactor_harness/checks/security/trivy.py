@@ -22,7 +22,7 @@ from reactor_harness.checks.security.findings import Report, TrivyError, parse_r
 from reactor_harness.core import environment
 from reactor_harness.core.commands import CommandResult, CommandTimedOut, run_command
 from reactor_harness.core.environment import Environment
-from reactor_harness.core.files import partial_path
+from reactor_harness.core.files import written_whole
 
 TRIVY_OVERRIDE_ENV = environment.TRIVY
 # Flags on every call: no version check, no telemetry, no rego-check download (the checks embedded in
@@ -220,26 +220,22 @@ class Trivy:
         # Trivy writes to a temporary sibling, renamed into place once whole: other workers read these files, so
         # the previous one stays whole until then. A failed scan removes it: an earlier run's report must not
         # pass for this one's.
-        written = partial_path(output)
-        args = [str(written) if arg == str(output) else arg for arg in args]
         try:
-            result = self.call(*args, timeout=timeout)
-            if not result.succeeded:
-                raise TrivyScanFailed(
-                    f"{what}: trivy exited {result.exit_status}\n{result.describe(_OUTPUT_TAIL)}", result
-                )
-            if not written.is_file() or written.stat().st_size == 0:
-                raise TrivyScanFailed(
-                    f"{what}: trivy exited 0 but wrote no report to {output} (treated as a failure, not as a clean "
-                    f"scan: trivy#3487)\n{result.describe(_OUTPUT_TAIL)}",
-                    result,
-                )
-            os.replace(written, output)
+            with written_whole(output) as written:
+                result = self.call(*[str(written) if arg == str(output) else arg for arg in args], timeout=timeout)
+                if not result.succeeded:
+                    raise TrivyScanFailed(
+                        f"{what}: trivy exited {result.exit_status}\n{result.describe(_OUTPUT_TAIL)}", result
+                    )
+                if not written.is_file() or written.stat().st_size == 0:
+                    raise TrivyScanFailed(
+                        f"{what}: trivy exited 0 but wrote no report to {output} (treated as a failure, not as a "
+                        f"clean scan: trivy#3487)\n{result.describe(_OUTPUT_TAIL)}",
+                        result,
+                    )
         except BaseException:
             output.unlink(missing_ok=True)
             raise
-        finally:
-            written.unlink(missing_ok=True)
         return ScanOutcome(result=result, report=parse_report(output))
 
     def scan_image(self, scan: ImageScan) -> ScanOutcome:
@@ -252,21 +248,20 @@ class Trivy:
 
     def convert(self, report: Path, output_format: str, output: Path) -> CommandResult:
         """Convert a JSON report (e.g. to `sarif` or `cyclonedx`); TrivyScanFailed if nothing was written."""
-        written = partial_path(output)  # renamed into place once whole, as the reports are
         try:
-            result = self.call("convert", "--format", output_format, "--output", str(written), str(report), timeout=600)
-            if not result.succeeded or not written.is_file() or written.stat().st_size == 0:
-                raise TrivyScanFailed(
-                    f"trivy convert to {output_format} of {report} failed or wrote nothing\n"
-                    f"{result.describe(_OUTPUT_TAIL)}",
-                    result,
+            with written_whole(output) as written:  # renamed into place once whole, as the reports are
+                result = self.call(
+                    "convert", "--format", output_format, "--output", str(written), str(report), timeout=600
                 )
-            os.replace(written, output)
+                if not result.succeeded or not written.is_file() or written.stat().st_size == 0:
+                    raise TrivyScanFailed(
+                        f"trivy convert to {output_format} of {report} failed or wrote nothing\n"
+                        f"{result.describe(_OUTPUT_TAIL)}",
+                        result,
+                    )
         except BaseException:
             output.unlink(missing_ok=True)  # an earlier run's file must not pass for this one's
             raise
-        finally:
-            written.unlink(missing_ok=True)
         return result
 
     def download_vulnerability_db(self, cache_dir: Path, timeout: float = 900.0) -> CommandResult:
