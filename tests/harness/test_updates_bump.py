@@ -19,7 +19,12 @@ from reactor_harness.updates.bump import Change, bump_image, selected
 from reactor_harness.updates.collect import family_pins
 from reactor_harness.updates.model import LockError, RegistryError, UpdatesError
 from reactor_harness.updates.outdated import Registries, find_outdated
-from reactor_harness.updates.rewrite import rewrite_arg, rewrite_package_json, rewrite_requirement
+from reactor_harness.updates.rewrite import (
+    regenerate_requirements,
+    rewrite_arg,
+    rewrite_package_json,
+    rewrite_requirement,
+)
 from reactor_harness.updates.summary import registry_links, render
 
 
@@ -160,6 +165,25 @@ def test_a_failing_lock_regeneration_leaves_the_image_unchanged(tmp_path):
     result = bump_image(family["python"], chosen, {}, lock_requirements=failing)
     assert result.error == "python: nothing written: uv pip compile failed for requirements.txt: No solution found"
     assert {p: p.read_bytes() for p in (images / "python").iterdir()} == before
+
+
+def test_relocking_runs_the_lock_headers_uv_command_without_downloading_a_python(tmp_path):
+    """The lock's own `uv pip compile` line is what runs, in its folder, and uv is told not to fetch the target
+    Python (a lock for 3.13 needs none; a refused download costs seconds of retries per lock); a failure says so."""
+    (tmp_path / "requirements.txt").write_text(LOCK)
+    calls = []
+
+    def run(command, *, cwd=None, env=None, timeout=0.0):
+        calls.append((command, cwd, env))
+        return CommandResult(tuple(command), 1 if len(calls) > 1 else 0, "", "error: No solution found")
+
+    regenerate_requirements(tmp_path, "requirements.txt", run=run)
+    command, cwd, env = calls[0]
+    assert command[1:] == ["pip", "compile", "--generate-hashes", "requirements.in", "-o", "requirements.txt"]
+    assert cwd == tmp_path
+    assert env == {"UV_PYTHON_DOWNLOADS": "never"}
+    with pytest.raises(LockError, match=r"uv pip compile failed for requirements\.txt: error: No solution found"):
+        regenerate_requirements(tmp_path, "requirements.txt", run=run)
 
 
 def test_a_lock_that_does_not_show_the_new_version_is_not_written(tmp_path):

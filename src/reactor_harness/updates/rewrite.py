@@ -16,6 +16,9 @@ from reactor_harness.updates.clients import Runner, run_client
 from reactor_harness.updates.model import LockError, UpdatesError
 
 LOCK_TIMEOUT = 600.0
+# A lock for another Python (`--python-version 3.13`) needs no interpreter of that version: without this, uv
+# tries to download one first and, where that download is refused, spends ~10 s a lock on retries (measured).
+UV_LOCK_ENVIRONMENT = {"UV_PYTHON_DOWNLOADS": "never"}
 _UV_HEADER = re.compile(r"^#\s+(uv pip compile .*)$", re.MULTILINE)
 
 
@@ -80,7 +83,7 @@ def uv_command(lock: Path) -> list[str]:
 def regenerate_requirements(directory: Path, lock_name: str, run: Runner = run_client) -> None:
     """Re-lock requirements.txt (hashes included) from requirements.in in `directory`, as its header says."""
     lock = directory / lock_name
-    result = run(uv_command(lock), cwd=directory, timeout=LOCK_TIMEOUT)
+    result = run(uv_command(lock), cwd=directory, env=UV_LOCK_ENVIRONMENT, timeout=LOCK_TIMEOUT)
     if not result.succeeded:
         raise LockError(f"uv pip compile failed for {lock_name}: {result.last_error_line()}")
 
