@@ -4,6 +4,10 @@ parent, and unrelated images still build."""
 
 from __future__ import annotations
 
+import pytest
+
+pytestmark = pytest.mark.reads_images()  # FROM scratch only: the verdict depends on the engine and these files
+
 IMAGES = {
     "broken": "FROM scratch\nCOPY present.txt /\nCOPY missing.txt /\n",
     "child": "ARG BASE_IMAGE=reactor/broken:latest\nFROM ${BASE_IMAGE}\nCOPY present.txt /child.txt\n",

@@ -18,6 +18,8 @@ from reactor_harness.core.containers import run_labels
 from reactor_harness.core.engine import LABEL_RUN
 from reactor_harness.core.protocols import ContainerEngine, ContainerSpec, EngineSeam, ImageEngine
 
+pytestmark = pytest.mark.reads_images("base")  # the contract holds of this engine, run on base as tagged
+
 
 @pytest.fixture(params=["fake", "sdk"])
 def seam(request, harness_settings):

@@ -37,6 +37,9 @@ from reactor_harness.release.tags import tags_for
 from reactor_harness.report.gate import gate_summary
 from reactor_harness.report.matrix import CheckTally, matrix_rows
 
+# The registry runs from an image built on this Debian; the tiny sample is FROM scratch.
+pytestmark = pytest.mark.reads_images(DEBIAN_REFERENCE)
+
 SAMPLE = Path(__file__).parent / "samples" / "tiny"
 PLATFORMS = (Platform("linux", "amd64"), Platform("linux", "arm64"))
 COMMIT_A = "a" * 40

@@ -18,6 +18,8 @@ from reactor_harness.report.matrix import format_bytes
 from report_browser import MatrixReader, chromium, chromium_run
 from trivydb import Advisory, write_trivy_db
 
+pytestmark = pytest.mark.reads_images("base")  # the nested runs check base as tagged, with Trivy and Chromium
+
 REPOSITORY = Path(__file__).parent.parent
 
 SIZES = """

@@ -33,6 +33,9 @@ from reactor_harness.core.engine import LABEL_HARNESS, LABEL_RUN, BuildRequest, 
 from reactor_harness.family.dockerfile import Dockerfile
 
 SAMPLES = Path(__file__).parent / "samples" / "sizes"
+# The samples are built FROM this OS image and nothing else: their verdicts depend on it, the engine and the files.
+SAMPLE_OS = Dockerfile.parse(SAMPLES / "lean.Dockerfile").arg_default("DEBIAN_IMAGE")
+READS_SAMPLE_OS = pytest.mark.reads_images(SAMPLE_OS)
 
 
 # -- the family's images --------------------------------------------------------------------------
@@ -146,9 +149,8 @@ def _build_and_measure(engine, os_tag, variant, platform, run_once, harness_sett
 @pytest.fixture(scope="module")
 def samples(engine, family_builder, harness_settings, run_once, tmp_path_factory, size_policy):
     """The lean and the bloated sample, built on the OS image, measured, and removed from the engine."""
-    reference = Dockerfile.parse(SAMPLES / "lean.Dockerfile").arg_default("DEBIAN_IMAGE")
     platform = harness_settings.native
-    os_tag = family_builder.os_images.ensure(reference, platform)
+    os_tag = family_builder.os_images.ensure(SAMPLE_OS, platform)
     work = tmp_path_factory.mktemp("size-samples")
     return {
         variant: _build_and_measure(engine, os_tag, variant, platform, run_once, harness_settings, work, size_policy)
@@ -156,6 +158,7 @@ def samples(engine, family_builder, harness_settings, run_once, tmp_path_factory
     }
 
 
+@READS_SAMPLE_OS
 def test_budget_check_fails_on_a_planted_file(samples, size_policy):
     """A 40 MB file of random bytes pushes the compressed size over a budget the lean image fits in."""
     lean, bloated = samples["lean"], samples["bloated"]
@@ -172,6 +175,7 @@ def test_budget_check_fails_on_a_planted_file(samples, size_policy):
     assert "RUN head -c 40000000 /dev/urandom > /opt/planted.bin" in report
 
 
+@READS_SAMPLE_OS
 def test_growth_check_fails_on_a_planted_file(samples, tmp_path, size_policy):
     """Against a baseline recording the lean image, the bloated one fails with old → new and the delta."""
     lean, bloated = samples["lean"], samples["bloated"]
@@ -191,6 +195,7 @@ def test_growth_check_fails_on_a_planted_file(samples, tmp_path, size_policy):
     assert str(baseline_file) in violation
 
 
+@READS_SAMPLE_OS
 def test_waste_counts_files_deleted_or_overwritten_in_a_later_layer(samples, size_policy):
     """A cache deleted by a later RUN counts whole; an overwritten file counts one copy, not both."""
     lean, bloated = samples["lean"], samples["bloated"]
@@ -206,6 +211,7 @@ def test_waste_counts_files_deleted_or_overwritten_in_a_later_layer(samples, siz
     assert "11.0 MB in 2 file copies" in violation
 
 
+@READS_SAMPLE_OS
 def test_evidence_ties_each_own_layer_to_its_dockerfile_line(samples):
     """The OS image's layers are marked as the parent's; each own layer names the RUN that created it."""
     bloated = samples["bloated"]

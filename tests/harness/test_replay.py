@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from reactor_harness.core.replay import CheckoutDigests, checkout_files, replay_key
+from reactor_harness.core.replay import CheckoutDigests, checkout_files, environment_digest, replay_key
 
 COUNTED = """
 import pytest
@@ -301,3 +301,96 @@ def test_an_image_test_runs_again_when_its_own_folder_changes_not_another_image_
     (image_project.path / "images" / "base" / "Dockerfile").write_text("FROM scratch\n")
     run(image_project, "--images", "base")
     assert image_runs(image_project) == 2
+
+
+# -- tests that read images of the engine without being a target's -----------------------------------------------
+
+READS_TEST = """
+import pytest
+
+
+@pytest.mark.reads_images("base", "debian:trixie-slim")
+def test_reads(request):
+    with open("runs.log", "a", encoding="utf-8") as log:
+        log.write("reads\\n")
+    rebuilt = request.config.rootpath / "rebuild-during-test"
+    if rebuilt.exists():  # the image changes under the test: what it read is not what its key would name
+        (request.config.rootpath / "image-id").write_text(rebuilt.read_text())
+"""
+
+
+@pytest.fixture
+def reads_project(project, monkeypatch):
+    """The project plus one `reads_images` test; the engine's tags all name the image in image-id (absent: no
+    such tag), its version is in engine-version, and every tag asked about is logged."""
+    from reactor_harness.plugin.replay import VerdictReplay
+
+    root = project.path
+    (root / ".gitignore").write_text(
+        "runs.log\nimage-id\nengine-version\nasked\nrebuild-during-test\n/reports/\n/.cache/\n"
+    )
+    (root / "test_counted.py").unlink()
+    (root / "test_unmarked.py").unlink()
+    project.makepyfile(test_reads=READS_TEST)
+    (root / "image-id").write_text("sha256:aaa")
+    (root / "engine-version").write_text("20.10.24")
+
+    def image_id(self, tag):
+        with open(root / "asked", "a", encoding="utf-8") as asked:
+            asked.write(tag + "\n")
+        found = root / "image-id"
+        return found.read_text() if found.exists() else None
+
+    monkeypatch.setattr(VerdictReplay, "image_id", image_id)
+    monkeypatch.setattr(VerdictReplay, "engine_version", lambda self: (root / "engine-version").read_text())
+    return project
+
+
+def reads_runs(pytester):
+    log = pytester.path / "runs.log"
+    return log.read_text(encoding="utf-8").count("reads\n") if log.exists() else 0
+
+
+def test_a_reads_images_test_is_keyed_by_the_engine_and_the_native_tags_of_what_it_names(reads_project):
+    run(reads_project).assert_outcomes(passed=1)
+    run(reads_project).assert_outcomes(passed=1)
+    assert reads_runs(reads_project) == 1
+    asked = set((reads_project.path / "asked").read_text().split())
+    assert asked == {"reactor-test/base:linux-amd64", "reactor-bootstrap/debian:trixie-slim-amd64"}
+    (reads_project.path / "image-id").write_text("sha256:bbb")  # a tag now names another image
+    run(reads_project)
+    assert reads_runs(reads_project) == 2
+    (reads_project.path / "engine-version").write_text("28.2.2")  # another engine
+    run(reads_project)
+    assert reads_runs(reads_project) == 3
+    run(reads_project)
+    assert reads_runs(reads_project) == 3
+
+
+def test_a_reads_images_test_runs_every_time_while_a_tag_is_missing(reads_project):
+    (reads_project.path / "image-id").unlink()
+    run(reads_project).assert_outcomes(passed=1)
+    run(reads_project).assert_outcomes(passed=1)
+    assert reads_runs(reads_project) == 2
+
+
+def test_a_verdict_is_not_kept_when_an_image_it_read_changed_during_the_test(reads_project):
+    (reads_project.path / "rebuild-during-test").write_text("sha256:ccc")
+    run(reads_project)
+    (reads_project.path / "rebuild-during-test").unlink()
+    run(reads_project)  # sha256:ccc from its start to its end: kept
+    run(reads_project)
+    assert reads_runs(reads_project) == 2
+
+
+def test_the_environment_names_the_host_programs_the_harness_runs(tmp_path):
+    """A new docker client (or browser, toolchain) on PATH is a new environment; an unrelated program is not."""
+    program = tmp_path / "docker"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    variables = {"PATH": str(tmp_path)}
+    before = environment_digest(variables=variables, programs=("docker",))
+    (tmp_path / "unrelated").write_text("x")
+    assert environment_digest(variables=variables, programs=("docker",)) == before
+    program.write_text("#!/bin/sh\necho upgraded\n")
+    assert environment_digest(variables=variables, programs=("docker",)) != before

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,10 +95,19 @@ def _file_digest(path: Path) -> str:
         return "folder"  # a submodule or a nested checkout
 
 
-def environment_digest(tool_dirs: Sequence[Path] = (), variables: Mapping[str, str] | None = None) -> str:
+# Host programs the harness and its tests run (the engine's CLI, the browser that renders the report, the
+# toolchains and clients): a new version of one is a new environment. Looked up on PATH, by size and mtime.
+HOST_PROGRAMS = ("docker", "git", "chromium", "go", "node", "npm", "mmdebstrap", "arch-test")
+
+
+def environment_digest(
+    tool_dirs: Sequence[Path] = (),
+    variables: Mapping[str, str] | None = None,
+    programs: Sequence[str] = HOST_PROGRAMS,
+) -> str:
     """What a verdict depends on outside the checkout: the Python and its installed distributions, the
-    harness's environment variables (REACTOR_*, CI), and the tools installed for the harness (by name,
-    size and modification time)."""
+    harness's environment variables (REACTOR_*, CI), the tools installed for the harness and the host programs
+    it runs (by name, size and modification time)."""
     variables = os.environ if variables is None else variables
     digest = hashlib.sha256(sys.version.encode())
     distributions = sorted(
@@ -107,17 +117,20 @@ def environment_digest(tool_dirs: Sequence[Path] = (), variables: Mapping[str, s
     for name in sorted(variables):
         if name.startswith("REACTOR_") or name == "CI":
             digest.update(f"\n{name}={variables[name]}".encode())
+    tools: list[tuple[str, Path]] = []
     for folder in tool_dirs:
         try:
-            entries = sorted(folder.iterdir())
+            tools.extend((entry.name, entry) for entry in sorted(folder.iterdir()))
         except OSError:
             continue
-        for entry in entries:
-            try:
-                status = entry.stat()
-            except OSError:
-                continue
-            digest.update(f"\n{entry.name}:{status.st_size}:{status.st_mtime_ns}".encode())
+    path = variables.get("PATH", os.defpath)
+    tools.extend((f"host {name}", Path(found)) for name in programs if (found := shutil.which(name, path=path)))
+    for name, entry in tools:
+        try:
+            status = entry.stat()
+        except OSError:
+            continue
+        digest.update(f"\n{name}:{status.st_size}:{status.st_mtime_ns}".encode())
     return digest.hexdigest()
 
 

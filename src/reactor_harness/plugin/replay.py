@@ -5,6 +5,9 @@ The keys and the store are `core.replay`'s. This module decides, per test, wheth
 - never a test marked `always_runs` (its verdict depends on the date or a live registry);
 - a test of a built image (parametrized over `target`, using `built_image`) is keyed by the id of the image its
   tag names now, and kept under the id of the image it checked (from its build result);
+- a test marked `reads_images(...)` (it reaches the engine, but what it checks depends only on the checkout, the
+  engine and the images it names) is keyed by every file of the checkout, the engine's version and the ids of
+  those images as their native tags name them when it starts, and kept only if they still name them at its end;
 - any other test is replayed only when marked `engine_free` (and asking for no engine fixture), keyed by every
   file of the checkout: a test that reaches the engine's images otherwise has them nowhere in its key.
 A replayed test is reported passed with a "reactor replay" section naming the run it passed in; the terminal
@@ -22,6 +25,7 @@ from typing import Literal
 
 import pytest
 
+from reactor_harness.build.bootstrap import DebianReference
 from reactor_harness.build.builder import local_tag
 from reactor_harness.core.cache import CacheNotices, ResultCache
 from reactor_harness.core.engine import Engine
@@ -48,12 +52,16 @@ MARKERS = (
     "always_runs(reason): never replay this test's verdict (it depends on the date or a live registry)",
     "engine_free: the test reads files and runs local tools only, never the engine, so its verdict may be "
     "replayed while the checkout's files are unchanged",
+    "reads_images(*images): the test reaches the engine, and what it checks depends only on the checkout, the "
+    "engine and these images on the native platform (family image names, or OS image references such as "
+    "debian:trixie-slim; none: the engine alone), so its verdict may be replayed while their ids are unchanged",
 )
 # Fixtures through which a test reaches the engine: a test that asks for one is never replayed as engine-free.
 ENGINE_FIXTURES = frozenset({"engine", "family_builder", "docker_services", "docker_compose_command"})
 _REPLAYED = pytest.StashKey[bool]()
 _OUTCOMES = pytest.StashKey[dict[str, str]]()
 _CALL_DURATION = pytest.StashKey[float]()
+_READ_AT_CALL = pytest.StashKey["dict[str, str] | None"]()
 
 
 def replay_enabled(settings: HarnessSettings) -> bool:
@@ -79,6 +87,7 @@ class VerdictReplay:
         self._settings = ""
         self._family: Family | None = None
         self._engine: Engine | None | bool = False
+        self._engine_version: str | None | bool = False
         self._image_ids: dict[str, str | None] = {}
 
     @property
@@ -157,14 +166,57 @@ class VerdictReplay:
         names = set(getattr(item, "fixturenames", ()))
         if self._target(item) is not None:
             return "built_image" in names
+        if item.get_closest_marker("reads_images") is not None:
+            return True
         return item.get_closest_marker("engine_free") is not None and not names & ENGINE_FIXTURES
+
+    def read_tags(self, item: pytest.Item) -> list[str] | None:
+        """The local tags of the images a `reads_images` test names, on the native platform (None: not marked)."""
+        marker = item.get_closest_marker("reads_images")
+        if marker is None or self._target(item) is not None:
+            return None
+        family = self.family()
+        native = self.settings.native
+        tags = []
+        for name in marker.args:
+            debian = DebianReference.parse(str(name))
+            if family is not None and name in family.images:
+                tags.append(local_tag(str(name), native))
+            elif debian is not None:
+                tags.append(debian.local_tag(native))
+            else:
+                tags.append(str(name))
+        return tags
+
+    def read_images(self, item: pytest.Item) -> dict[str, str] | None:
+        """What a `reads_images` test's verdict depends on in the engine, as it is now: the engine's version and
+        the id each named tag points at (None when the engine does not answer or a tag is missing)."""
+        tags = self.read_tags(item)
+        if tags is None:
+            return None
+        version = self.engine_version()
+        if version is None:
+            return None
+        read = {"engine": version}
+        for tag in tags:
+            image_id = self.image_id(tag)
+            if image_id is None:
+                return None
+            read[tag] = image_id
+        return read
 
     def lookup_key(self, item: pytest.Item) -> dict[str, str] | None:
         """The key under which a verdict for this test would have been kept, with the images as tagged now."""
+        if self.read_tags(item) is not None:
+            return self._read_key(item, self.read_images(item))
         return self._key(item, self._tagged_image_id)
 
     def keep_key(self, item: pytest.Item, report: pytest.TestReport) -> dict[str, str] | None:
-        """The key to keep a passing verdict under: for a target's test, the id of the image it checked."""
+        """The key to keep a passing verdict under: for a target's test, the id of the image it checked; for a
+        `reads_images` test, the ids its tags named when its call began, if they name them still."""
+        if self.read_tags(item) is not None:
+            at_call = item.stash.get(_READ_AT_CALL, None)
+            return self._read_key(item, at_call) if at_call and at_call == self.read_images(item) else None
 
         def checked(target: Target) -> str | None:
             built = [
@@ -176,6 +228,12 @@ class VerdictReplay:
             return image_id if isinstance(image_id, str) and image_id else None
 
         return self._key(item, checked)
+
+    def _read_key(self, item: pytest.Item, read: Mapping[str, str] | None) -> dict[str, str] | None:
+        if read is None or not self._may_replay(item):
+            return None
+        checkout = self._checkout()
+        return self._common_key(item, checkout.everything(), read) if checkout is not None else None
 
     def _key(self, item: pytest.Item, image_id_of: Callable[[Target], str | None]) -> dict[str, str] | None:
         if not self._may_replay(item):
@@ -194,11 +252,25 @@ class VerdictReplay:
     def _tagged_image_id(self, target: Target) -> str | None:
         tag = local_tag(target.image, target.platform)
         if tag not in self._image_ids:
-            engine = self._connect()
-            inspected = engine.inspect_image(tag) if engine is not None else None
-            identifier = inspected.get("Id") if inspected else None
-            self._image_ids[tag] = str(identifier) if identifier else None
+            self._image_ids[tag] = self.image_id(tag)
         return self._image_ids[tag]
+
+    def image_id(self, tag: str) -> str | None:
+        """The id of the image the tag names now (None: no such tag, or no engine)."""
+        engine = self._connect()
+        inspected = engine.inspect_image(tag) if engine is not None else None
+        identifier = inspected.get("Id") if inspected else None
+        return str(identifier) if identifier else None
+
+    def engine_version(self) -> str | None:
+        """The engine's server version and the client the harness drives it with (asked once per process)."""
+        if self._engine_version is False:
+            engine = self._connect()
+            try:
+                self._engine_version = f"{engine.ping()} via {engine.client.path}" if engine is not None else None
+            except EngineUnavailable:
+                self._engine_version = None
+        return self._engine_version if isinstance(self._engine_version, str) else None
 
     def _connect(self) -> Engine | None:
         if self._engine is False:
@@ -251,6 +323,8 @@ class VerdictReplay:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        if self.read_tags(item) is not None:
+            item.stash[_READ_AT_CALL] = self.read_images(item)  # after setup: what its fixtures built is in
         started = time.perf_counter()
         try:
             return (yield)
