@@ -394,3 +394,16 @@ def test_the_environment_names_the_host_programs_the_harness_runs(tmp_path):
     assert environment_digest(variables=variables, programs=("docker",)) == before
     program.write_text("#!/bin/sh\necho upgraded\n")
     assert environment_digest(variables=variables, programs=("docker",)) != before
+
+
+def test_a_reads_images_test_runs_again_when_a_folder_it_reads_changes_not_another_image_s(reads_project):
+    other = reads_project.path / "images" / "other"
+    other.mkdir()
+    (other / "Dockerfile").write_text("ARG DEBIAN_IMAGE=debian:trixie-slim\nFROM ${DEBIAN_IMAGE}\n")
+    run(reads_project)
+    (other / "Dockerfile").write_text("FROM scratch\n")
+    run(reads_project)
+    assert reads_runs(reads_project) == 1, "a change to an image it does not read ran it again"
+    (reads_project.path / "images" / "base" / "Dockerfile").write_text("FROM scratch\n")
+    run(reads_project)
+    assert reads_runs(reads_project) == 2

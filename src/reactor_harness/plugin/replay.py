@@ -6,8 +6,9 @@ The keys and the store are `core.replay`'s. This module decides, per test, wheth
 - a test of a built image (parametrized over `target`, using `built_image`) is keyed by the id of the image its
   tag names now, and kept under the id of the image it checked (from its build result);
 - a test marked `reads_images(...)` (it reaches the engine, but what it checks depends only on the checkout, the
-  engine and the images it names) is keyed by every file of the checkout, the engine's version and the ids of
-  those images as their native tags name them when it starts, and kept only if they still name them at its end;
+  engine and the images it names) is keyed like a target's test by the files outside images/ and the folders of
+  the family images it names (with their parents'), the engine's version and the ids of those images as their
+  native tags name them when it starts, and kept only if they still name them at its end;
 - any other test is replayed only when marked `engine_free` (and asking for no engine fixture), keyed by every
   file of the checkout: a test that reaches the engine's images otherwise has them nowhere in its key.
 A replayed test is reported passed with a "reactor replay" section naming the run it passed in; the terminal
@@ -232,8 +233,15 @@ class VerdictReplay:
     def _read_key(self, item: pytest.Item, read: Mapping[str, str] | None) -> dict[str, str] | None:
         if read is None or not self._may_replay(item):
             return None
-        checkout = self._checkout()
-        return self._common_key(item, checkout.everything(), read) if checkout is not None else None
+        checkout, family = self._checkout(), self.family()
+        marker = item.get_closest_marker("reads_images")
+        if checkout is None or family is None or marker is None:
+            return None
+        # Like a target's test: the files outside images/, and the folders of the family images it reads and
+        # their parents' (an OS image or the engine alone adds none).
+        named = [str(name) for name in marker.args if name in family.images]
+        folders = {ancestor for name in named for ancestor in (name, *family.ancestors(name))}
+        return self._common_key(item, checkout.for_images(folders), read)
 
     def _key(self, item: pytest.Item, image_id_of: Callable[[Target], str | None]) -> dict[str, str] | None:
         if not self._may_replay(item):
