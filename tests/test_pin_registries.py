@@ -6,13 +6,15 @@ Where a registry cannot be reached at all, its test skips naming why; in strict 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from reactor_harness.plugin.outcomes import skip_or_fail
 from reactor_harness.updates.collect import family_pins
 from reactor_harness.updates.model import DATASOURCES, RegistryError, TrackedPin
 from reactor_harness.updates.ordering import parse
-from reactor_harness.updates.outdated import Registries
+from reactor_harness.updates.outdated import PARALLEL_LOOKUPS, Registries
 from reactor_harness.updates.policy import POLICY_FILE, UpdatePolicy
 
 pytestmark = pytest.mark.always_runs("asks the live registries")
@@ -40,12 +42,17 @@ def test_every_pin_gets_a_well_formed_answer(datasource, pins, registries, unlis
     policy declares unlisted must still be refused (else its entry is stale)."""
     mine = [pin for pin in pins if pin.datasource == datasource]
     assert mine, f"this repository has no {datasource} pin: drop the datasource or this test"
-    answers: dict[str, list[str] | RegistryError] = {}
-    for dep_name in sorted({pin.dep_name for pin in mine}):
+    source = registries.sources[datasource]
+
+    def ask(dep_name: str) -> list[str] | RegistryError:
         try:
-            answers[dep_name] = registries.sources[datasource].versions(dep_name)
+            return source.versions(dep_name)
         except RegistryError as error:
-            answers[dep_name] = error
+            return error
+
+    with ThreadPoolExecutor(max_workers=PARALLEL_LOOKUPS) as pool:  # as `reactor pins outdated` asks them
+        names = sorted({pin.dep_name for pin in mine})
+        answers: dict[str, list[str] | RegistryError] = dict(zip(names, pool.map(ask, names), strict=True))
     listed_again = sorted(name for name in answers if name in unlisted and not isinstance(answers[name], RegistryError))
     assert not listed_again, f"listed again: drop them from [unlisted] in {POLICY_FILE}: {listed_again}"
     failures = {
