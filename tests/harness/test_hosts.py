@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
+import testinfra
+
 from reactor_harness.core.commands import run_command
 from reactor_harness.core.hosts import host_for
 
@@ -66,3 +70,19 @@ def test_debian_packages_answers_for_each_name_in_one_dpkg_query():
     missing = packages["reactor-no-such-package"]
     assert (missing.is_installed, missing.version) == (False, "")
     assert "reactor-no-such-package" in missing.status
+
+
+def test_the_system_info_is_testinfras_own_from_one_exec_shared_by_the_containers_hosts():
+    """testinfra's three probes (uname -s, os-release, uname -m) come from one exec, give what testinfra's
+    local backend finds on the same machine, and a second host of the same container asks nothing again."""
+    container = HereContainer()
+    container.id = f"here-{uuid.uuid4().hex}"
+    first = host_for(container, user=None)
+    assert first.system_info.sysinfo == testinfra.get_host("local://").system_info.sysinfo
+    assert len(container.calls) == 1
+    second = host_for(container, user="root")
+    assert (second.system_info.distribution, second.system_info.arch) == (
+        first.system_info.distribution,
+        first.system_info.arch,
+    )
+    assert len(container.calls) == 1

@@ -1,6 +1,10 @@
 """testinfra on the harness's containers: a backend through the engine seam (the Docker SDK), and a Host
 with two batched queries testinfra has no module for.
 
+testinfra asks every new Host what system it is on (`uname -s`, `/etc/os-release`, `uname -m`: three execs)
+before its first `user`, `file` or `package` answer. A container's system does not change while it runs, so
+the hosts of one container share that answer, asked once in one exec.
+
 Tests read as testinfra (`host.user`, `host.file`, `host.package(...).version`, `host.sudo()`,
 `host.run`). Where one exec can answer many questions, the host answers them at once and hands back
 one answer per question: `host.debian_packages(names)` (every Debian pin in one `dpkg-query`) and
@@ -9,6 +13,7 @@ one answer per question: `host.debian_packages(names)` (every Debian pin in one 
 
 from __future__ import annotations
 
+import functools
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +22,7 @@ from typing import Any
 from testinfra.backend.base import BaseBackend
 from testinfra.backend.base import CommandResult as TestinfraResult
 from testinfra.host import Host
+from testinfra.modules.systeminfo import SystemInfo
 
 from reactor_harness.core.commands import CommandResult
 from reactor_harness.core.containers import USER, Container
@@ -54,6 +60,37 @@ class InstalledPackage:
     status: str  # dpkg's status words, or dpkg-query's complaint for an unknown package
 
 
+# What testinfra's SystemInfo reads, in one script: `uname -s`, then /etc/os-release, then `uname -m`.
+_SYSTEM_PROBES = {"type": "uname -s", "os-release": "cat /etc/os-release", "arch": "uname -m"}
+_OS_RELEASE_FIELDS = {"ID": "distribution", "VERSION_ID": "release", "VERSION_CODENAME": "codename"}
+_system_info_of: dict[str, dict[str, str | None]] = {}  # container id -> its system info (this process's)
+
+
+class ContainerSystemInfo(SystemInfo):  # type: ignore[misc]
+    """testinfra's system info (type, distribution, release, codename, arch) of a Linux container, from one
+    exec and kept per container; anything but Linux is left to testinfra's own probing."""
+
+    @functools.cached_property
+    def sysinfo(self) -> dict[str, str | None]:
+        host: ImageHost = self._host
+        known = _system_info_of.get(host.container.id)
+        if known is not None:
+            return dict(known)
+        answers = host.run_each(_SYSTEM_PROBES)
+        kind = answers["type"].stdout.strip().lower()
+        if answers["type"].exit_status != 0 or kind != "linux" or answers["arch"].exit_status != 0:
+            return dict(SystemInfo.sysinfo.func(self))  # not a Linux container as expected: testinfra's own way
+        info: dict[str, str | None] = {"type": kind, "distribution": None, "codename": None, "release": None}
+        if answers["os-release"].exit_status == 0:
+            for line in answers["os-release"].stdout.splitlines():
+                key, _, value = line.partition("=")
+                if key in _OS_RELEASE_FIELDS:
+                    info[_OS_RELEASE_FIELDS[key]] = value.replace('"', "").replace("'", "").strip()
+        info["arch"] = answers["arch"].stdout.strip()
+        _system_info_of[host.container.id] = info
+        return dict(info)
+
+
 class ImageHost(Host):  # type: ignore[misc]
     """A testinfra Host on one container, with batched queries for checks that ask many questions."""
 
@@ -61,6 +98,7 @@ class ImageHost(Host):  # type: ignore[misc]
         super().__init__(backend)
         self.container = backend.container
         self.exec_user = backend.user
+        self.system_info = ContainerSystemInfo.get_module(self)
 
     def debian_packages(self, names: Sequence[str]) -> dict[str, InstalledPackage]:
         """Every named package's install state and version, from one `dpkg-query` (missing ones included)."""
