@@ -12,11 +12,12 @@ from reactor_harness.core.commands import run_command
 from reactor_harness.core.containers import run_labels
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.platforms import native_platform
+from reactor_harness.core.protocols import ContainerSpec
 
 engine = Engine.connect()
 platform = native_platform()
 cid = engine.run_detached(
-    local_tag("base", platform), platform=str(platform), labels=run_labels("exec-bench"), command=["sleep", "300"]
+    ContainerSpec(local_tag("base", platform), str(platform), run_labels("exec-bench"), ("sleep", "300"))
 )
 try:
     for name, call in (

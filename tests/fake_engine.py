@@ -8,6 +8,7 @@ is not passing on behaviour the real engine lacks.
 from __future__ import annotations
 
 import io
+import shlex
 import tarfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -129,6 +130,13 @@ class FakeEngine:
         if found is None or not found.running:
             return CommandResult(command, 125, "", f"container {container} is not running")
         program, *args = argv
+        if program in ("sh", "/bin/sh") and args[:1] == ["-c"] and len(args) == 2:
+            # A shell script the fake can run: one simple command, split as the shell would split it.
+            ran = self.exec(
+                container, shlex.split(args[1]), user=user, workdir=workdir, environment=environment,
+                input_bytes=input_bytes, timeout=timeout,
+            )  # fmt: skip
+            return CommandResult(command, ran.exit_status, ran.stdout, ran.stderr)
         env = {**found.environment, **(environment or {})}
         outputs: dict[str, Callable[[], tuple[int, str, str]]] = {
             "true": lambda: (0, "", ""),
@@ -143,6 +151,11 @@ class FakeEngine:
             return CommandResult(command, 127, "", f'exec: "{program}": executable file not found in $PATH')
         status, stdout, stderr = outputs[program]()
         return CommandResult(command, status, stdout, stderr)
+
+    def run_in_shell(
+        self, container: str, script: str, *, user: str | None = None, timeout: float = 600.0
+    ) -> CommandResult:
+        return self.exec(container, ["/bin/sh", "-c", script], user=user, timeout=timeout)
 
     def copy_into(self, container: str, source: Path, destination: str) -> None:
         found = self.containers.get(container)

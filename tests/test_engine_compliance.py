@@ -16,6 +16,7 @@ from fake_engine import FakeEngine
 from reactor_harness.build.builder import local_tag
 from reactor_harness.core.containers import run_labels
 from reactor_harness.core.engine import LABEL_RUN
+from reactor_harness.core.errors import EngineCommandError
 from reactor_harness.core.protocols import ContainerEngine, ContainerSpec, EngineSeam, ImageEngine
 
 pytestmark = pytest.mark.reads_images("base")  # the contract holds of this engine, run on base as tagged
@@ -77,6 +78,24 @@ def test_exec_reports_status_output_user_workdir_environment_and_input(seam, lab
         engine.remove_containers([container])
 
 
+def test_run_in_shell_answers_as_exec_does(seam, labels):
+    """A script through the kept shell gives exec's exit status and streams, as the user asked for."""
+    engine, tag, platform = seam
+    container = engine.run_detached(ContainerSpec(tag, platform, labels, ["sleep", "300"]))
+    try:
+        for script, user in [("true", None), ("false", None), ("echo 'a  b'", None), ("id -un", "root"), ("pwd", None),
+                             ("cat", None), ("no-such-program --version", None), ("id -un", None)]:  # fmt: skip
+            shell = engine.run_in_shell(container, script, user=user)
+            exec_ = engine.exec(container, ["/bin/sh", "-c", script], user=user)
+            assert (shell.exit_status, shell.stdout, shell.stderr) == (exec_.exit_status, exec_.stdout, exec_.stderr)
+            assert script in shell.command
+        assert engine.run_in_shell(container, "id -un", user="root").stdout == "root\n"
+    finally:
+        engine.remove_containers([container])
+    gone = engine.run_in_shell(container, "true")
+    assert not gone.succeeded, "a removed container's kept shell must not answer"
+
+
 def test_copy_into_a_new_path(seam, labels, tmp_path):
     """copy_into puts a host file at a path that did not exist in the container."""
     engine, tag, platform = seam
@@ -127,3 +146,53 @@ def test_tag_save_and_remove_images(seam):
     finally:
         assert engine.remove_images([copy, f"{copy}-absent"]) == [copy]
     assert engine.inspect_image(copy) is None
+
+
+# -- the SDK's kept shell: what a real shell can say, and how the session ends ------------------------------
+
+
+@pytest.fixture
+def sdk_container(engine, family_builder, harness_settings, labels):
+    platform = harness_settings.native
+    outcome = family_builder.build("base", platform)
+    if not outcome.succeeded:
+        pytest.fail(outcome.failure_report(), pytrace=False)
+    container = engine.run_detached(ContainerSpec(outcome.tag, str(platform), labels, ["sleep", "300"]))
+    yield engine, container
+    engine.remove_containers([container])
+
+
+SHELL_SCRIPTS = {
+    "both streams and a status": "echo out; echo err >&2; exit 3",
+    "NUL bytes and no newline": "printf 'a\\0b\\0'",
+    "a megabyte": "head -c 1048576 /dev/zero | tr '\\0' x",
+    "lines that look like the protocol": "printf '0 5 0\\nhello\\n'",
+    "stdin is empty, as exec has none": "cat; echo done",
+    "several lines": "for n in 1 2 3; do\n  echo $n\ndone",
+    "the image's environment and workdir": 'printf "%s|%s|%s" "$HOME" "$PATH" "$PWD"',
+    "no shell state carried over": 'printf "[%s]" "$d$s"; cd /tmp; x=1',
+}
+
+
+@pytest.mark.parametrize("script", SHELL_SCRIPTS.values(), ids=SHELL_SCRIPTS.keys())
+def test_the_kept_shell_answers_whatever_a_script_prints_as_exec_does(sdk_container, script):
+    engine, container = sdk_container
+    for user in (None, "root"):
+        for _ in range(2):  # the second time through the same kept shell
+            shell = engine.run_in_shell(container, script, user=user)
+            exec_ = engine.exec(container, ["/bin/sh", "-c", script], user=user)
+            assert (shell.exit_status, shell.stdout, shell.stderr) == (exec_.exit_status, exec_.stdout, exec_.stderr)
+
+
+def test_a_script_that_outlives_its_timeout_fails_and_the_next_one_gets_a_new_shell(sdk_container):
+    engine, container = sdk_container
+    with pytest.raises(EngineCommandError, match=r"timed out after 1(\.0)?s"):
+        engine.run_in_shell(container, "sleep 30", timeout=1)
+    assert engine.run_in_shell(container, "echo again").stdout == "again\n"
+
+
+def test_a_shell_that_died_is_replaced(sdk_container):
+    engine, container = sdk_container
+    assert engine.run_in_shell(container, "echo first").stdout == "first\n"
+    engine.exec(container, ["pkill", "-KILL", "-x", "sh"], user="root")  # every shell of the container, kept or not
+    assert engine.run_in_shell(container, "echo second").stdout == "second\n"

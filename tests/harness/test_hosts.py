@@ -23,6 +23,9 @@ class HereContainer:
         self.calls.append(list(argv))
         return run_command(["sh", "-c", self.failure] if self.failure else argv, timeout=timeout)
 
+    def shell(self, script, *, user=None, timeout=600.0):
+        return self.exec(["/bin/sh", "-c", script], user=user, timeout=timeout)
+
 
 def here(failure: str | None = None):
     container = HereContainer(failure)

@@ -229,6 +229,14 @@ class Engine:
             environment=environment, input_bytes=input_bytes, timeout=timeout,
         )  # fmt: skip
 
+    def run_in_shell(
+        self, container: str, script: str, *, user: str | None = None, timeout: float = 600.0
+    ) -> CommandResult:
+        """`/bin/sh -c script` in a running container, as `exec` would run it, through a shell the SDK keeps
+        open per container and user (a script costs a round trip, not a new exec)."""
+        shown = ("docker", "exec", *(["--user", user] if user else []), container, "/bin/sh", "-c", script)
+        return self.sdk.run_in_shell(container, script, shown, user=user, timeout=timeout)
+
     def copy_into(self, container: str, source: Path, destination: str) -> None:
         self.sdk.copy_into(container, source, destination)
 

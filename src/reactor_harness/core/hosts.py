@@ -46,7 +46,7 @@ class EngineBackend(BaseBackend):  # type: ignore[misc]
 
     def run(self, command: str, *args: str, **kwargs: Any) -> TestinfraResult:
         script = self.get_command(command, *args)
-        result = self.container.exec(["/bin/sh", "-c", script], user=self.user)
+        result = self.container.shell(script, user=self.user)
         return self.result(result.exit_status, self.encode(script), result.stdout, result.stderr)
 
 
@@ -126,7 +126,7 @@ class ImageHost(Host):  # type: ignore[misc]
                 f'sh -c {shlex.quote(command)} >"$d/o" 2>"$d/e"; s=$?; printf {_FRAME} {shlex.quote(name)} "$s"'
             )
             script.append(f'cat "$d/o"; printf {_NUL}; cat "$d/e"; printf {_NUL}')
-        batch = self.container.exec(["sh", "-c", "\n".join(script)], user=self.exec_user)
+        batch = self.container.shell("\n".join(script), user=self.exec_user)
         fields = batch.stdout.split("\0")
         results: dict[str, CommandResult] = {}
         for index in range(0, len(fields) - 3, 4):

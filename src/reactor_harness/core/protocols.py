@@ -139,6 +139,13 @@ class ContainerEngine(Protocol):
         """Run argv in a running container; its result (a non-zero exit is a result, not an exception)."""
         ...
 
+    def run_in_shell(
+        self, container: str, script: str, *, user: str | None = None, timeout: float = 600.0
+    ) -> CommandResult:
+        """Run `/bin/sh -c script` in a running container with exactly the result `exec` of it gives (same user,
+        environment and working directory, no stdin); an engine may keep a shell open to answer it faster."""
+        ...
+
     def copy_into(self, container: str, source: Path, destination: str) -> None:
         """Copy a host file or folder to `destination` (a path that does not exist yet) in the container."""
         ...

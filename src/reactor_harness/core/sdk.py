@@ -7,9 +7,12 @@ failure message reads as a command a person can re-run.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import shlex
 import socket
 import tarfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -37,6 +40,7 @@ class SdkEngine:
         self._environment = dict(environment)
         self._clients: dict[float | None, docker.APIClient] = {}
         self._default_timeout = default_timeout
+        self._shells: dict[tuple[str, str], _Shell] = {}
 
     @property
     def docker_host(self) -> str:
@@ -56,6 +60,9 @@ class SdkEngine:
         return self._clients[key]
 
     def close(self) -> None:
+        for shell in self._shells.values():
+            shell.close()
+        self._shells.clear()
         for client in self._clients.values():
             client.close()
         self._clients.clear()
@@ -225,6 +232,50 @@ class SdkEngine:
             time.monotonic() - started,
         )
 
+    def run_in_shell(
+        self, container: str, script: str, command: tuple[str, ...], *, user: str | None, timeout: float
+    ) -> CommandResult:
+        """`/bin/sh -c script` in the container, through the shell kept open for (container, user): the result
+        an exec of it would give, without the engine's cost of a new exec. A session that cannot be opened or
+        has died is replaced once; if that fails too, the script runs as a plain exec (which reports why)."""
+        key = (container, user or "")
+        started = time.monotonic()
+        for _attempt in range(2):
+            shell = self._shells.get(key)
+            if shell is None:
+                try:
+                    shell = _Shell.open(self.api(), container, user)
+                except (APIError, OSError, requests.RequestException, ShellBroken):
+                    break
+                self._shells[key] = shell
+            try:
+                status, stdout, stderr = shell.run(script, timeout)
+            except ShellBroken:
+                self._forget_shell(key)
+                continue
+            except TimeoutError as error:
+                self._forget_shell(key)
+                result = CommandResult(command, -1, "", f"still running after {timeout}s", time.monotonic() - started)
+                raise EngineCommandError(
+                    f"docker exec timed out after {timeout}s\n{result.describe()}", result
+                ) from error
+            return CommandResult(
+                command,
+                status,
+                stdout.decode("utf-8", errors="replace"),
+                stderr.decode("utf-8", errors="replace"),
+                time.monotonic() - started,
+            )
+        return self.exec(
+            container, ["/bin/sh", "-c", script], command, user=user, workdir=None, environment=None,
+            input_bytes=None, timeout=timeout,
+        )  # fmt: skip
+
+    def _forget_shell(self, key: tuple[str, str]) -> None:
+        shell = self._shells.pop(key, None)
+        if shell is not None:
+            shell.close()
+
     def copy_into(self, container: str, source: Path, destination: str) -> None:
         target = PurePosixPath(destination)
         buffer = io.BytesIO()
@@ -273,6 +324,8 @@ class SdkEngine:
     def remove_containers(self, ids: Sequence[str]) -> list[str]:
         removed: list[str] = []
         for container_id in ids:
+            for key in [key for key in self._shells if key[0] == container_id]:
+                self._forget_shell(key)
             try:
                 self.api(300).remove_container(container_id, force=True, v=True)
             except NotFound:
@@ -292,3 +345,99 @@ def _exec_with_input(api: docker.APIClient, exec_id: str, input_bytes: bytes) ->
     raw.close()
     stdout, stderr = output
     return stdout or b"", stderr or b""
+
+
+class ShellBroken(Exception):
+    """The kept shell ended or answered out of protocol: it is dropped, and a new one (or an exec) runs."""
+
+
+# The kept shell's protocol. It starts in a private temporary folder (removed when the shell ends); each
+# script runs as `/bin/sh -c script` with no stdin and its streams in files, then the shell writes one line
+# "<status> <stdout bytes> <stderr bytes>" and both files, so any output, NUL bytes included, comes back whole.
+_SHELL_START = b"d=$(mktemp -d) || exit 125; trap 'rm -rf \"$d\"' EXIT\n"
+_SHELL_STEP = (
+    '/bin/sh -c {script} </dev/null >"$d/o" 2>"$d/e"; s=$?; '
+    'printf "%s %s %s\\n" "$s" $(wc -c <"$d/o") $(wc -c <"$d/e"); cat "$d/o" "$d/e"\n'
+)
+_FRAME_HEADER = 8  # the engine's stream framing: stream type, 3 bytes of padding, a 4-byte big-endian length
+_STDOUT, _STDERR = 1, 2
+
+
+class _Shell:
+    """One `/bin/sh` exec left running in a container, its stdin taking scripts and its stdout answering."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._socket: socket.socket = getattr(raw, "_sock", raw)
+        self._stdout = bytearray()  # bytes of answers read and not consumed yet
+        self._stderr = bytearray()  # what the shell itself said on stderr (kept for the error message)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, api: docker.APIClient, container: str, user: str | None) -> _Shell:
+        exec_id = api.exec_create(container, ["/bin/sh"], stdin=True, user=user or "")["Id"]
+        shell = cls(api.exec_start(exec_id, socket=True))
+        try:
+            shell._socket.sendall(_SHELL_START)
+        except OSError as error:
+            shell.close()
+            raise ShellBroken(str(error)) from error
+        return shell
+
+    def run(self, script: str, timeout: float) -> tuple[int, bytes, bytes]:
+        with self._lock:
+            self._socket.settimeout(timeout)
+            try:
+                self._socket.sendall(_SHELL_STEP.format(script=shlex.quote(script)).encode())
+                header = self._line()
+                try:
+                    status, out_size, err_size = (int(field) for field in header.split())
+                except ValueError:
+                    raise ShellBroken(f"answered {header[:200]!r}") from None
+                body = self._exactly(out_size + err_size)
+            except TimeoutError:
+                raise
+            except OSError as error:
+                raise ShellBroken(str(error)) from error
+        return status, body[:out_size], body[out_size:]
+
+    def _line(self) -> bytes:
+        while (end := self._stdout.find(b"\n")) < 0:
+            self._frame()
+        line = bytes(self._stdout[:end])
+        del self._stdout[: end + 1]
+        return line
+
+    def _exactly(self, size: int) -> bytes:
+        while len(self._stdout) < size:
+            self._frame()
+        data = bytes(self._stdout[:size])
+        del self._stdout[:size]
+        return data
+
+    def _frame(self) -> None:
+        header = self._receive(_FRAME_HEADER)
+        payload = self._receive(int.from_bytes(header[4:8], "big"))
+        if header[0] == _STDERR:
+            self._stderr += payload
+        else:
+            self._stdout += payload
+
+    def _receive(self, size: int) -> bytes:
+        data = bytearray()
+        while len(data) < size:
+            chunk = self._socket.recv(size - len(data))
+            if not chunk:
+                said = self._stderr.decode("utf-8", errors="replace").strip()
+                raise ShellBroken(f"the shell ended{': ' + said if said else ''}")
+            data += chunk
+        return bytes(data)
+
+    def close(self) -> None:
+        """End the shell: its stdin closes, so it exits and its trap removes its folder."""
+        with contextlib.suppress(OSError):
+            self._socket.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self._raw.close()
+        with contextlib.suppress(OSError):
+            self._socket.close()
