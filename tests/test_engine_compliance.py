@@ -196,3 +196,16 @@ def test_a_shell_that_died_is_replaced(sdk_container):
     assert engine.run_in_shell(container, "echo first").stdout == "first\n"
     engine.exec(container, ["pkill", "-KILL", "-x", "sh"], user="root")  # every shell of the container, kept or not
     assert engine.run_in_shell(container, "echo second").stdout == "second\n"
+
+
+def test_a_script_that_removes_the_shells_folder_is_reported_not_rerun(sdk_container):
+    """The script ran, but its answer is gone with the folder: it fails saying so, runs once, and the next
+    script gets a working folder again."""
+    engine, container = sdk_container
+    engine.run_in_shell(container, "true", user="root")  # the root shell and its folder exist
+    result = engine.run_in_shell(container, "echo ran >> /run/reactor-ran; rm -rf /tmp/tmp.*", user="root")
+    assert result.exit_status == -1, result.describe()
+    assert "could not be read" in result.stderr
+    assert "not run again" in result.stderr
+    assert engine.exec(container, ["cat", "/run/reactor-ran"], user="root").stdout == "ran\n"
+    assert engine.run_in_shell(container, "echo next", user="root").stdout == "next\n"

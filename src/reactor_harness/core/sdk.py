@@ -250,9 +250,12 @@ class SdkEngine:
                 self._shells[key] = shell
             try:
                 status, stdout, stderr = shell.run(script, timeout)
-            except ShellBroken:
+            except ShellBroken as error:
                 self._forget_shell(key)
-                continue
+                if not error.answered:
+                    continue
+                reason = f"the kept shell's answer could not be read ({error}); the script ran and is not run again"
+                return CommandResult(command, -1, "", reason, time.monotonic() - started)
             except TimeoutError as error:
                 self._forget_shell(key)
                 result = CommandResult(command, -1, "", f"still running after {timeout}s", time.monotonic() - started)
@@ -348,7 +351,12 @@ def _exec_with_input(api: docker.APIClient, exec_id: str, input_bytes: bytes) ->
 
 
 class ShellBroken(Exception):
-    """The kept shell ended or answered out of protocol: it is dropped, and a new one (or an exec) runs."""
+    """The kept shell ended or answered out of protocol: it is dropped. `answered`: part of its answer came
+    back, so the script ran and must not run again; otherwise a new shell (or an exec) runs it."""
+
+    def __init__(self, reason: str, *, answered: bool = False) -> None:
+        super().__init__(reason)
+        self.answered = answered
 
 
 # The kept shell's protocol. It starts in a private temporary folder (removed when the shell ends); each
@@ -356,6 +364,7 @@ class ShellBroken(Exception):
 # "<status> <stdout bytes> <stderr bytes>" and both files, so any output, NUL bytes included, comes back whole.
 _SHELL_START = b"d=$(mktemp -d) || exit 125; trap 'rm -rf \"$d\"' EXIT\n"
 _SHELL_STEP = (
+    '[ -d "$d" ] || d=$(mktemp -d) || exit 125; '  # a script may have removed the folder (rm -rf /tmp/*)
     '/bin/sh -c {script} </dev/null >"$d/o" 2>"$d/e"; s=$?; '
     'printf "%s %s %s\\n" "$s" $(wc -c <"$d/o") $(wc -c <"$d/e"); cat "$d/o" "$d/e"\n'
 )
@@ -390,15 +399,21 @@ class _Shell:
             try:
                 self._socket.sendall(_SHELL_STEP.format(script=shlex.quote(script)).encode())
                 header = self._line()
-                try:
-                    status, out_size, err_size = (int(field) for field in header.split())
-                except ValueError:
-                    raise ShellBroken(f"answered {header[:200]!r}") from None
-                body = self._exactly(out_size + err_size)
             except TimeoutError:
                 raise
             except OSError as error:
                 raise ShellBroken(str(error)) from error
+            try:
+                status, out_size, err_size = (int(field) for field in header.split())
+                body = self._exactly(out_size + err_size)
+            except ValueError:
+                raise ShellBroken(f"its answer began {header[:200]!r}", answered=True) from None
+            except ShellBroken as error:
+                raise ShellBroken(str(error), answered=True) from error
+            except TimeoutError:
+                raise
+            except OSError as error:
+                raise ShellBroken(str(error), answered=True) from error
         return status, body[:out_size], body[out_size:]
 
     def _line(self) -> bytes:
