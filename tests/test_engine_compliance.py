@@ -29,11 +29,16 @@ def seam(request, harness_settings):
     if request.param == "fake":
         tag = local_tag("base", platform)
         return FakeEngine(images={tag: {"Id": "sha256:" + "0" * 64, "Os": "linux"}}), tag, str(platform)
-    engine = request.getfixturevalue("engine")
-    outcome = request.getfixturevalue("family_builder").build("base", platform)
+    return request.getfixturevalue("engine"), request.getfixturevalue("base_tag"), str(platform)
+
+
+@pytest.fixture
+def base_tag(family_builder, harness_settings):
+    """The tag of base built in this run for the native platform (its build failure fails the test)."""
+    outcome = family_builder.build("base", harness_settings.native)
     if not outcome.succeeded:
         pytest.fail(outcome.failure_report(), pytrace=False)
-    return engine, outcome.tag, str(platform)
+    return outcome.tag
 
 
 @pytest.fixture
@@ -152,12 +157,8 @@ def test_tag_save_and_remove_images(seam):
 
 
 @pytest.fixture
-def sdk_container(engine, family_builder, harness_settings, labels):
-    platform = harness_settings.native
-    outcome = family_builder.build("base", platform)
-    if not outcome.succeeded:
-        pytest.fail(outcome.failure_report(), pytrace=False)
-    container = engine.run_detached(ContainerSpec(outcome.tag, str(platform), labels, ["sleep", "300"]))
+def sdk_container(engine, base_tag, harness_settings, labels):
+    container = engine.run_detached(ContainerSpec(base_tag, str(harness_settings.native), labels, ["sleep", "300"]))
     yield engine, container
     engine.remove_containers([container])
 

@@ -396,24 +396,19 @@ class _Shell:
     def run(self, script: str, timeout: float) -> tuple[int, bytes, bytes]:
         with self._lock:
             self._socket.settimeout(timeout)
+            answered = False  # once the answer's first line is in, the script has run
             try:
                 self._socket.sendall(_SHELL_STEP.format(script=shlex.quote(script)).encode())
                 header = self._line()
-            except TimeoutError:
-                raise
-            except OSError as error:
-                raise ShellBroken(str(error)) from error
-            try:
+                answered = True
                 status, out_size, err_size = (int(field) for field in header.split())
                 body = self._exactly(out_size + err_size)
             except ValueError:
                 raise ShellBroken(f"its answer began {header[:200]!r}", answered=True) from None
-            except ShellBroken as error:
-                raise ShellBroken(str(error), answered=True) from error
             except TimeoutError:
                 raise
-            except OSError as error:
-                raise ShellBroken(str(error), answered=True) from error
+            except (OSError, ShellBroken) as error:
+                raise ShellBroken(str(error), answered=answered) from error
         return status, body[:out_size], body[out_size:]
 
     def _line(self) -> bytes:
