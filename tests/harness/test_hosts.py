@@ -54,6 +54,17 @@ def test_run_each_gives_every_probe_its_own_status_and_streams_from_one_exec():
     assert "exit status: 3" in results["fails"].describe()
 
 
+def test_run_each_runs_its_probes_at_the_same_time(tmp_path):
+    """The first probe waits (up to 10 s) for a file only the second one makes: one after the other, it
+    would give up before the second ran; at the same time, both pass, in one exec, reported in order."""
+    flag = tmp_path / "second-ran"
+    host, container = here()
+    waits = f"i=0; while [ ! -e {flag} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; test -e {flag}"
+    results = host.run_each({"waits": waits, "makes": f"touch {flag}"})
+    assert len(container.calls) == 1
+    assert [(name, r.exit_status) for name, r in results.items()] == [("waits", 0), ("makes", 0)]
+
+
 def test_a_failed_batch_marks_every_probe_not_run_with_the_batch_error():
     """If the batch itself cannot run, no probe passes: each says it did not run and why."""
 

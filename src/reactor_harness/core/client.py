@@ -48,26 +48,45 @@ def find_client(candidates: Iterable[str] | None = None) -> Client:
     seen: list[str] = []
     rejected: list[str] = []
     for candidate in candidates:
-        if not candidate or candidate in seen or not Path(candidate).exists():
+        if not candidate or candidate in seen:
+            continue
+        try:
+            status = Path(candidate).stat()
+        except OSError:
             continue
         seen.append(candidate)
-        version_run = _probe([candidate, "version", "--format", "{{.Client.Version}}"])
-        if version_run is None or not version_run.stdout.strip():
-            rejected.append(f"{candidate}: does not answer `docker version`")
-            continue
-        version = version_run.stdout.strip().splitlines()[0]
-        buildx = _probe([candidate, "buildx", "version"])
-        if buildx is not None and buildx.succeeded:
-            return Client(path=candidate, version=version, build_mode="buildx")
-        major = _major(version)
-        if major is not None and major < 23:
-            return Client(path=candidate, version=version, build_mode="integrated")
-        rejected.append(f"{candidate} {version}: no buildx plugin, and clients from 23 on need it for BuildKit")
+        identity = (candidate, status.st_ino, status.st_size, status.st_mtime_ns)
+        verdict = _FOUND.get(identity) or _judge(candidate)
+        if isinstance(verdict, Client):
+            _FOUND[identity] = verdict
+            return verdict
+        rejected.append(verdict)
     detail = "; ".join(rejected) if rejected else "no docker client found"
     raise EngineUnavailable(
         f"no docker client that can build with BuildKit ({detail}): install Debian's docker.io "
         f"(its client has BuildKit built in) or the buildx plugin, or set {CLIENT_OVERRIDE_ENV}; {SETUP_HINT}"
     )
+
+
+# The clients found, by path and identity on disk (inode, size, mtime): a process that connects more than once
+# (a run's fixtures, then its cleanup) probes a binary once, and a replaced binary is probed again. A rejection
+# is not kept: the next connection asks again (the binary may have been slow to answer once).
+_FOUND: dict[tuple[str, int, int, int], Client] = {}
+
+
+def _judge(candidate: str) -> Client | str:
+    """The client at `candidate`, or why it cannot build with BuildKit."""
+    version_run = _probe([candidate, "version", "--format", "{{.Client.Version}}"])
+    if version_run is None or not version_run.stdout.strip():
+        return f"{candidate}: does not answer `docker version`"
+    version = version_run.stdout.strip().splitlines()[0]
+    buildx = _probe([candidate, "buildx", "version"])
+    if buildx is not None and buildx.succeeded:
+        return Client(path=candidate, version=version, build_mode="buildx")
+    major = _major(version)
+    if major is not None and major < 23:
+        return Client(path=candidate, version=version, build_mode="integrated")
+    return f"{candidate} {version}: no buildx plugin, and clients from 23 on need it for BuildKit"
 
 
 def _major(version: str) -> int | None:

@@ -115,17 +115,19 @@ class ImageHost(Host):  # type: ignore[misc]
         return {name: seen.get(name, InstalledPackage(name, False, "", complaint)) for name in names}
 
     def run_each(self, commands: Mapping[str, str]) -> dict[str, CommandResult]:
-        """Run each command in its own `sh -c`, all in one exec; each one's exit status, stdout and stderr.
+        """Run each command in its own `sh -c`, all in one exec and at the same time; each one's exit status,
+        stdout and stderr. The commands are probes that only read (versions, headers, system facts): they
+        run concurrently, so a batch takes as long as its slowest probe, not the sum of them.
 
         The exec runs as the host's user with the image's environment, as `host.run` would; a command
         that never ran (the batch itself failed) gets exit status -1 and the batch's own error.
         """
         script = ["d=$(mktemp -d) || exit 125; trap 'rm -rf \"$d\"' EXIT"]
-        for name, command in commands.items():
-            script.append(
-                f'sh -c {shlex.quote(command)} >"$d/o" 2>"$d/e"; s=$?; printf {_FRAME} {shlex.quote(name)} "$s"'
-            )
-            script.append(f'cat "$d/o"; printf {_NUL}; cat "$d/e"; printf {_NUL}')
+        for index, command in enumerate(commands.values()):
+            script.append(f'sh -c {shlex.quote(command)} >"$d/o{index}" 2>"$d/e{index}" </dev/null & p{index}=$!')
+        for index, name in enumerate(commands):
+            script.append(f'wait "$p{index}"; s=$?; printf {_FRAME} {shlex.quote(name)} "$s"')
+            script.append(f'cat "$d/o{index}"; printf {_NUL}; cat "$d/e{index}"; printf {_NUL}')
         batch = self.container.shell("\n".join(script), user=self.exec_user)
         fields = batch.stdout.split("\0")
         results: dict[str, CommandResult] = {}

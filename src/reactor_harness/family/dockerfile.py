@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from dockerfile_parse import DockerfileParser
@@ -100,6 +100,40 @@ def parse_annotation(comment: str) -> dict[str, str] | None:
     return fields
 
 
+@lru_cache(maxsize=64)
+def _instructions(text: str) -> tuple[Instruction, ...]:
+    """The instructions of a Dockerfile's text. Memoized by the text itself (the harness reads the family's
+    Dockerfiles in every module it collects; the parse, not the read, is what costs), so an edited file is
+    parsed again and an unchanged one is not. Instructions are frozen, so sharing them is safe."""
+    parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
+    instructions: list[Instruction] = []
+    pending_comments: list[str] = []
+    pending_comment_lines: list[int] = []
+    stage_index = -1
+    for entry in parser.structure:
+        keyword = entry["instruction"].upper()
+        if keyword == "COMMENT":
+            pending_comments.append(entry["value"])
+            pending_comment_lines.append(entry["startline"] + 1)
+            continue
+        if keyword == "FROM":
+            stage_index += 1
+        instructions.append(
+            Instruction(
+                keyword=keyword,
+                value=entry["value"],
+                start_line=entry["startline"] + 1,
+                end_line=entry["endline"] + 1,
+                stage_index=stage_index,
+                comments=tuple(pending_comments),
+                comment_lines=tuple(pending_comment_lines),
+            )
+        )
+        pending_comments = []
+        pending_comment_lines = []
+    return tuple(instructions)
+
+
 @dataclass
 class Dockerfile:
     """A Dockerfile read once and queried by the harness and its rules."""
@@ -113,35 +147,10 @@ class Dockerfile:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise DockerfileError(f"cannot read Dockerfile {path}: {error}") from error
-        parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
-        instructions: list[Instruction] = []
-        pending_comments: list[str] = []
-        pending_comment_lines: list[int] = []
-        stage_index = -1
-        for entry in parser.structure:
-            keyword = entry["instruction"].upper()
-            if keyword == "COMMENT":
-                pending_comments.append(entry["value"])
-                pending_comment_lines.append(entry["startline"] + 1)
-                continue
-            if keyword == "FROM":
-                stage_index += 1
-            instructions.append(
-                Instruction(
-                    keyword=keyword,
-                    value=entry["value"],
-                    start_line=entry["startline"] + 1,
-                    end_line=entry["endline"] + 1,
-                    stage_index=stage_index,
-                    comments=tuple(pending_comments),
-                    comment_lines=tuple(pending_comment_lines),
-                )
-            )
-            pending_comments = []
-            pending_comment_lines = []
-        if stage_index < 0:
+        instructions = _instructions(text)
+        if not any(instruction.keyword == "FROM" for instruction in instructions):
             raise DockerfileError(f"{path} has no FROM instruction")
-        return cls(path=path, instructions=instructions)
+        return cls(path=path, instructions=list(instructions))
 
     @cached_property
     def global_args(self) -> dict[str, Instruction]:
