@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from fake_engine import FakeEngine
 from reactor_harness.checks.security.scan import ImageScanRecord
 from reactor_harness.checks.security.stored import cached_scan, scan_key
 from reactor_harness.checks.sizes.policy import SizePolicy
 from reactor_harness.core import files as files_module
 from reactor_harness.core.cache import CACHE_FORMAT, CacheNotices, ResultCache
-from reactor_harness.core.containers import ToolCache, mount_tool_caches
+from reactor_harness.core.commands import CommandResult
+from reactor_harness.core.containers import ToolCache, mount_tool_caches, warm_tool_caches_natively
 from reactor_harness.family.policy import load_policy
 
 REPOSITORY = Path(__file__).parents[2]
@@ -390,3 +392,70 @@ def test_an_unwritable_cache_dir_leaves_the_tool_cache_out(tmp_path):
     (tmp_path / "c").write_text("a file", encoding="utf-8")
     volumes, mounted = mount_tool_caches((ToolCache("go-build", "/x"),), tmp_path / "c", "linux-amd64")
     assert (volumes, mounted) == ([], [])
+
+
+class WarmupEngine(FakeEngine):
+    """The fake engine, recording the containers started and the commands run; `go` exits `go_status`."""
+
+    def __init__(self, go_status: int = 0) -> None:
+        super().__init__(images={"reactor-test/go:linux-amd64": {"Id": "sha256:native"}})
+        self.go_status = go_status
+        self.specs: list = []
+        self.calls: list[tuple] = []
+
+    def run_detached(self, spec, *, tty=False):
+        self.specs.append(spec)
+        return super().run_detached(spec, tty=tty)
+
+    def exec(self, container, argv, *, user=None, workdir=None, environment=None, input_bytes=None, timeout=600.0):
+        self.calls.append((tuple(argv), user, dict(environment or {})))
+        if argv[0] == "go":
+            return CommandResult(tuple(argv), self.go_status, "", "cgo: C compiler not found" if self.go_status else "")
+        return CommandResult(tuple(argv), 0, "", "")  # the hand-over of the mounted folders
+
+
+GO_BUILD = ToolCache(
+    "go-build",
+    "/home/claude/.cache/go-build",
+    warm_natively=("go", "build", "std"),
+    warm_environment=(("GOARCH", "{arch}"), ("CGO_ENABLED", "0")),
+)
+
+
+def warm(engine, tmp_path, caches=(GO_BUILD,)):
+    return warm_tool_caches_natively(
+        engine, "reactor-test/go:linux-amd64", "linux/amd64", "arm64", "linux-arm64", caches, tmp_path / "c", {"l": "1"}
+    )
+
+
+def test_a_native_warm_up_fills_the_emulated_platforms_folder_as_its_owner(tmp_path):
+    """The native image's container mounts the arm64 folder at the tool's path; the warm-up runs there as the
+    cache's owner with GOARCH=arm64; then the container is gone."""
+    engine = WarmupEngine()
+    assert warm(engine, tmp_path) == []
+    (spec,) = engine.specs
+    folder = tmp_path / "c" / "tools" / "go-build" / "linux-arm64"
+    assert (spec.image, spec.platform, list(spec.volumes)) == (
+        "reactor-test/go:linux-amd64",
+        "linux/amd64",
+        [f"{folder}:/home/claude/.cache/go-build"],
+    )
+    assert engine.calls[-1] == (("go", "build", "std"), "claude", {"GOARCH": "arm64", "CGO_ENABLED": "0"})
+    assert engine.containers == {}
+
+
+def test_a_failed_warm_up_is_a_notice_and_the_container_is_still_removed(tmp_path):
+    """A warm-up that fails names the cache, the command and its error; it costs time, never a result."""
+    engine = WarmupEngine(go_status=1)
+    (problem,) = warm(engine, tmp_path)
+    for part in ("go-build for linux-arm64", "`go build std`", "exit 1"):
+        assert part in problem
+    assert "C compiler not found" in problem
+    assert engine.containers == {}
+
+
+def test_caches_without_a_warm_up_start_no_container(tmp_path):
+    """Only caches that declare a warm-up are warmed: the analysers' caches are left alone."""
+    engine = WarmupEngine()
+    assert warm(engine, tmp_path, (ToolCache("staticcheck", "/home/claude/.cache/staticcheck"),)) == []
+    assert engine.specs == []

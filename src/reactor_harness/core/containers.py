@@ -105,6 +105,12 @@ class ToolCache:
     name: str  # the folder's name on the host, e.g. "go-build"
     target: str  # where the image's tool looks for it, e.g. /home/claude/.cache/go-build
     owner: str = USER
+    # For a toolchain whose cache entries do not depend on the machine the tool runs on, only on the target
+    # it builds for: a command that fills the cache of a platform run under emulation, run instead at native
+    # speed in the native build of the same image (see warm_tool_caches_natively). Empty: no warm-up.
+    warm_natively: tuple[str, ...] = ()
+    # The warm-up's environment; "{arch}" in a value becomes the emulated platform's architecture.
+    warm_environment: tuple[tuple[str, str], ...] = ()
 
     def host_folder(self, cache_dir: Path, platform_slug: str) -> Path:
         return cache_dir / "tools" / self.name / platform_slug
@@ -148,6 +154,58 @@ def hand_over_tool_caches(engine: ContainerEngine, container_id: str, caches: Se
     if not result.succeeded:
         targets = ", ".join(cache.target for cache in caches)
         raise WaitTimeout(f"could not hand the tool caches {targets} to their owners\n{result.describe()}")
+
+
+def warm_tool_caches_natively(
+    engine: ContainerEngine,
+    native_tag: str,
+    native_platform: str,
+    target_arch: str,
+    target_slug: str,
+    caches: Sequence[ToolCache],
+    cache_dir: Path,
+    labels: Mapping[str, str],
+    *,
+    timeout: float = 900.0,
+) -> list[str]:
+    """Fill the caches of an emulated platform (`target_slug`) that declare a warm-up, at native speed.
+
+    Go is the case: a release toolchain identifies its compiler by its version, not by the binary, so
+    `GOARCH=arm64 go build std` run by the amd64 build of the same image writes the very entries the arm64
+    toolchain looks up under emulation, where compiling the standard library takes minutes. Go's cache key
+    holds every input of a compile, so an entry it finds is one it would have written itself; an entry the
+    warm-up could not write is compiled in the test container as before. A container of `native_tag` mounts
+    the target's cache folders (as the test container will) and runs each warm-up as the cache's owner.
+    Returns what went wrong, one line per cache (empty: all warmed); a failure costs time, never a result.
+    """
+    warmable = [cache for cache in caches if cache.warm_natively]
+    if not warmable:
+        return []
+    volumes, mounted = mount_tool_caches(warmable, cache_dir, target_slug)
+    problems = [
+        f"tool cache {cache.name} for {target_slug}: its folder under {cache_dir} cannot be made; not warmed"
+        for cache in warmable
+        if cache not in mounted
+    ]
+    if not mounted:
+        return problems
+    container_id = start_container(engine, native_tag, native_platform, labels, volumes=volumes)
+    try:
+        hand_over_tool_caches(engine, container_id, mounted)
+        for cache in mounted:
+            environment = {name: value.replace("{arch}", target_arch) for name, value in cache.warm_environment}
+            result = engine.exec(
+                container_id, cache.warm_natively, user=cache.owner, environment=environment, timeout=timeout
+            )
+            if not result.succeeded:
+                problems.append(
+                    f"tool cache {cache.name} for {target_slug}: the native warm-up `{' '.join(cache.warm_natively)}` "
+                    f"in {native_tag} failed (exit {result.exit_status}), so the emulated toolchain fills it itself: "
+                    f"{(result.stderr or result.stdout).strip()[-300:]}"
+                )
+    finally:
+        engine.remove_containers([container_id])
+    return problems
 
 
 def start_container(

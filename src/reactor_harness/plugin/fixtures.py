@@ -24,6 +24,7 @@ from reactor_harness.core.containers import (
     reap_leftovers,
     run_labels,
     start_container,
+    warm_tool_caches_natively,
 )
 from reactor_harness.core.engine import Engine
 from reactor_harness.core.errors import EngineUnavailable, HarnessError
@@ -175,19 +176,63 @@ def built_image(
     )
 
 
+def warm_emulated_tool_caches(
+    request: pytest.FixtureRequest,
+    built_image: BuiltImage,
+    caches: Sequence[ToolCache],
+    engine: Engine,
+    harness_settings: HarnessSettings,
+    results_cache: ResultCache,
+) -> None:
+    """Before an emulated platform's test container starts: fill its tool caches that declare a native warm-up
+    (`ToolCache.warm_natively`) in this run's native build of the same image. What cannot be warmed is said
+    once in the run's cache summary and left to the emulated toolchain: it costs time, never a result."""
+    native = harness_settings.native
+    if built_image.platform == native or not any(cache.warm_natively for cache in caches):
+        return
+    family_builder: FamilyBuilder = request.getfixturevalue("family_builder")
+    try:
+        outcome = family_builder.build(built_image.name, native)
+        if not outcome.succeeded:
+            problems = [
+                f"tool caches of {built_image}: not warmed natively, {built_image.name} did not build for {native}"
+            ]
+        else:
+            problems = warm_tool_caches_natively(
+                engine,
+                outcome.tag,
+                str(native),
+                built_image.platform.arch,
+                built_image.platform.slug,
+                caches,
+                harness_settings.cache.directory,
+                run_labels(harness_settings.run_id, harness_settings.owner_pid),
+            )
+    except HarnessError as error:
+        problems = [
+            f"tool caches of {built_image}: the native warm-up failed ({error}); the emulated toolchain fills them"
+        ]
+    for problem in problems:
+        results_cache.notices.note(problem)
+
+
 @pytest.fixture
 def container(
+    request: pytest.FixtureRequest,
     built_image: BuiltImage,
     engine: Engine,
     run_once: RunOnce,
     harness_settings: HarnessSettings,
     tool_caches: Mapping[str, tuple[ToolCache, ...]],
+    results_cache: ResultCache,
 ) -> Container:
     """The image's long-lived test container (no network), shared by its tests and removed at the end; it
-    mounts the image's tool caches (`tool_caches`) from the host."""
+    mounts the image's tool caches (`tool_caches`) from the host, warmed natively first for an emulated
+    platform where a cache declares how."""
 
     def start() -> str:
         caches = tool_caches.get(built_image.name, ())
+        warm_emulated_tool_caches(request, built_image, caches, engine, harness_settings, results_cache)
         volumes, mounted = mount_tool_caches(caches, harness_settings.cache.directory, built_image.platform.slug)
         container_id = start_container(
             engine,
