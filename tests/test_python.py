@@ -200,6 +200,33 @@ console.print("[bold]rendered[/bold]")
     assert result.stdout.split() == ["served", "rendered"], result.describe()
 
 
+def test_debian_python_modules_have_current_bytecode(container, built_image):
+    """Every module of Debian's Python packages has bytecode that this python3 accepts for its source: the
+    entries compiled on the build platform and put in place before the apt step (py3compile then skips
+    them) are as valid as py3compile's own, none stale, none missing."""
+    script = """
+import importlib.util, os, pathlib, struct, sys
+checked, bad = 0, []
+for source in pathlib.Path("/usr/lib/python3/dist-packages").rglob("*.py"):
+    cached = pathlib.Path(importlib.util.cache_from_source(str(source)))
+    try:
+        header = cached.read_bytes()[:12]
+    except OSError as error:
+        bad.append(f"{source}: no bytecode ({error.strerror})")
+        continue
+    expected = importlib.util.MAGIC_NUMBER + struct.pack("<II", 0, int(source.stat().st_mtime) & 0xFFFFFFFF)
+    checked += 1
+    if header != expected:
+        bad.append(f"{source}: bytecode header {header.hex()} is not {expected.hex()}")
+print(checked)
+print("\\n".join(bad[:20]), file=sys.stderr)
+sys.exit(1 if bad else 0)
+"""
+    result = container.exec(["python3", "-c", script], timeout=120)
+    assert_succeeded(result, f"{built_image}: stale or missing bytecode in Debian's Python packages")
+    assert int(result.stdout.strip()) > 500, result.describe()
+
+
 def test_pytest_reports_the_sample_outcomes(container, built_image, project):
     """pytest runs the sample's tests: the planted failure fails the run, the passing test passes."""
     everything = container.exec(["pytest"], workdir=project)
