@@ -210,11 +210,14 @@ checked, bad = 0, []
 for source in pathlib.Path("/usr/lib/python3/dist-packages").rglob("*.py"):
     cached = pathlib.Path(importlib.util.cache_from_source(str(source)))
     try:
-        header = cached.read_bytes()[:12]
+        header = cached.read_bytes()[:16]
     except OSError as error:
         bad.append(f"{source}: no bytecode ({error.strerror})")
         continue
-    expected = importlib.util.MAGIC_NUMBER + struct.pack("<II", 0, int(source.stat().st_mtime) & 0xFFFFFFFF)
+    stat = source.stat()  # the header python checks: magic, flags 0 (timestamp-based), mtime, size
+    expected = importlib.util.MAGIC_NUMBER + struct.pack(
+        "<III", 0, int(stat.st_mtime) & 0xFFFFFFFF, stat.st_size & 0xFFFFFFFF
+    )
     checked += 1
     if header != expected:
         bad.append(f"{source}: bytecode header {header.hex()} is not {expected.hex()}")
