@@ -205,7 +205,7 @@ def test_debian_python_modules_have_current_bytecode(container, built_image):
     entries compiled on the build platform and put in place before the apt step (py3compile then skips
     them) are as valid as py3compile's own, none stale, none missing."""
     script = """
-import importlib.util, os, pathlib, struct, sys
+import importlib.util, pathlib, struct, sys
 checked, bad = 0, []
 for source in pathlib.Path("/usr/lib/python3/dist-packages").rglob("*.py"):
     cached = pathlib.Path(importlib.util.cache_from_source(str(source)))
