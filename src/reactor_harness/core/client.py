@@ -1,13 +1,17 @@
-"""Finding the docker CLI the engine seam runs: one that can build with BuildKit.
+"""Finding the docker CLI the engine seam runs (one that can build with BuildKit), and the engine its
+current context names.
 
 $REACTOR_DOCKER_CLIENT wins; otherwise `docker` on PATH, then Debian's /usr/bin/docker. The choice is
-probed once per `Engine`; `core.engine` re-exports `Client` and `find_client`.
+probed when an `Engine` first needs the CLI; `core.engine` re-exports `Client` and `find_client`. The
+context's endpoint is read from the CLI's own files, so reaching the engine runs no docker process.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,3 +96,65 @@ def _judge(candidate: str) -> Client | str:
 def _major(version: str) -> int | None:
     head = version.split(".", 1)[0]
     return int(head) if head.isdigit() else None
+
+
+DEFAULT_CONTEXT = "default"
+
+
+def context_endpoint(environ: Mapping[str, str]) -> str | None:
+    """The engine endpoint of the docker CLI's current context, or None where the SDK's own default is the
+    same engine (the "default" context, or DOCKER_HOST set, which the SDK reads itself).
+
+    Resolved as the CLI resolves it: DOCKER_HOST wins, then DOCKER_CONTEXT, then `currentContext` in
+    config.json (under $DOCKER_CONFIG, else ~/.docker); a named context's endpoint is in
+    contexts/meta/<sha256 of its name>/meta.json. Read from the files, so no docker process runs.
+    A context that is named but cannot be read is an EngineUnavailable that says where and what to do.
+    """
+    if environ.get("DOCKER_HOST"):
+        return None
+    config_dir = Path(environ["DOCKER_CONFIG"]) if environ.get("DOCKER_CONFIG") else _home(environ) / ".docker"
+    name = environ.get("DOCKER_CONTEXT") or ""
+    source = "DOCKER_CONTEXT"
+    if not name:
+        config = _read_json(config_dir / "config.json", "the docker CLI's configuration")
+        name = str(config.get("currentContext") or "") if isinstance(config, dict) else ""
+        source = f"currentContext in {config_dir / 'config.json'}"
+    if not name or name == DEFAULT_CONTEXT:
+        return None
+    meta_path = config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
+    if not meta_path.is_file():
+        raise EngineUnavailable(
+            f"the docker context {name!r} ({source}) does not exist: {meta_path} is missing. "
+            "`docker context ls` lists the contexts; `docker context use default` (or unsetting DOCKER_CONTEXT) "
+            "goes back to the local engine"
+        )
+    meta = _read_json(meta_path, f"the docker context {name!r}")
+    endpoints = meta.get("Endpoints") if isinstance(meta, dict) else None
+    docker_endpoint = endpoints.get("docker") if isinstance(endpoints, dict) else None
+    host = docker_endpoint.get("Host") if isinstance(docker_endpoint, dict) else None
+    if not isinstance(host, str) or "://" not in host:
+        raise EngineUnavailable(
+            f"the docker context {name!r} ({source}) names no engine endpoint (Endpoints.docker.Host in {meta_path}): "
+            f"`docker context inspect {name}` shows it; `docker context update --docker host=... {name}` sets it"
+        )
+    return host
+
+
+def _home(environ: Mapping[str, str]) -> Path:
+    return Path(environ["HOME"]) if environ.get("HOME") else Path.home()
+
+
+def _read_json(path: Path, what: str) -> object:
+    """A JSON file of the CLI's; {} when it does not exist (the CLI's defaults apply)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise EngineUnavailable(f"cannot read {what} at {path} ({error.strerror}): fix its permissions") from error
+    try:
+        return json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as error:
+        raise EngineUnavailable(
+            f"{what} at {path} is not valid JSON ({error}): the docker CLI cannot read it either; fix or remove it"
+        ) from error

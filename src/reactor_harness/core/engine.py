@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reactor_harness.core.client import CLIENT_OVERRIDE_ENV, SETUP_HINT, Client, find_client
+from reactor_harness.core.client import CLIENT_OVERRIDE_ENV, SETUP_HINT, Client, context_endpoint, find_client
 from reactor_harness.core.commands import (
     CommandResult,
     CommandTimedOut,
@@ -53,12 +53,10 @@ class Engine:
     """The docker engine: the SDK for containers and images, the CLI for BuildKit builds and terminals."""
 
     def __init__(
-        self, client: Client, environment: Mapping[str, str] | None = None, sdk_host: str | None = None
+        self, client: Client | None = None, environment: Mapping[str, str] | None = None, sdk_host: str | None = None
     ) -> None:
-        self.client = client
+        self._client = client
         self._environment = dict(os.environ if environment is None else environment)
-        if client.build_mode == "integrated":
-            self._environment["DOCKER_BUILDKIT"] = "1"
         sdk_environment = dict(self._environment)
         if sdk_host and not sdk_environment.get("DOCKER_HOST"):
             sdk_environment["DOCKER_HOST"] = sdk_host
@@ -66,26 +64,24 @@ class Engine:
 
     @classmethod
     def connect(cls) -> Engine:
-        """Find a client and make sure the engine answers; EngineUnavailable otherwise.
+        """Make sure the engine answers; EngineUnavailable otherwise.
 
         The SDK reads DOCKER_HOST but not the CLI's contexts: without DOCKER_HOST it is pointed at the
-        endpoint of the CLI's current context, so both halves of the seam reach the same engine.
+        endpoint of the CLI's current context (read from the CLI's files), so both halves of the seam reach
+        the same engine. The CLI itself is found when first needed (`client`): a run that builds nothing
+        and types no terminal command starts no docker process.
         """
-        client = find_client()
-        engine = cls(client, sdk_host=cls._context_endpoint(client))
+        engine = cls(sdk_host=context_endpoint(os.environ))
         engine.ping()
         return engine
 
-    @staticmethod
-    def _context_endpoint(client: Client) -> str | None:
-        try:
-            result = run_command(
-                (client.path, "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"), timeout=30
-            )
-        except CommandTimedOut:
-            return None
-        endpoint = result.stdout.strip()
-        return endpoint if result.succeeded and "://" in endpoint else None
+    @property
+    def client(self) -> Client:
+        """The docker CLI (for BuildKit builds and terminal commands), found on first use; EngineUnavailable,
+        saying what to install, when none can build with BuildKit."""
+        if self._client is None:
+            self._client = find_client()
+        return self._client
 
     # -- the CLI half -----------------------------------------------------------------------------
     def _cli(
@@ -98,7 +94,7 @@ class Engine:
         """Run one docker CLI command through the command runner (only what the SDK cannot do)."""
         try:
             result = run_command(
-                (self.client.path, *args), environment=self._environment, timeout=timeout, on_line=on_line
+                (self.client.path, *args), environment=self.client_environment, timeout=timeout, on_line=on_line
             )
         except CommandTimedOut as error:
             raise EngineCommandError(
@@ -148,8 +144,12 @@ class Engine:
 
     @property
     def client_environment(self) -> dict[str, str]:
-        """The environment the docker CLI runs with (for the terminal commands above)."""
-        return dict(self._environment)
+        """The environment the docker CLI runs with (for the terminal commands above): a client older than 23
+        builds with its integrated BuildKit only when DOCKER_BUILDKIT=1."""
+        environment = dict(self._environment)
+        if self.client.build_mode == "integrated":
+            environment["DOCKER_BUILDKIT"] = "1"
+        return environment
 
     def socket_path(self) -> str | None:
         """The engine's local unix socket (to mount into a container), or None if DOCKER_HOST is not one."""

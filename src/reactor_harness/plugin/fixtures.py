@@ -131,6 +131,9 @@ def built_image(
     try:
         outcome = family_builder.build(target.image, target.platform)
         failure = build_failure(request, target, outcome, family, run_once) if not outcome.succeeded else None
+    except EngineUnavailable as error:  # e.g. no docker CLI that builds with BuildKit: as when no engine answers
+        skip_or_fail(harness_settings, str(error))
+        raise  # unreachable: skip_or_fail raises
     except HarnessError as error:
         record_result(
             request.node,
