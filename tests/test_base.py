@@ -49,7 +49,8 @@ def test_npm_global_install_works_without_sudo(container, built_image):
 
 def test_non_interactive_shell_sees_the_toolchains(container, built_image):
     """A plain `sh -c` (no login, no .bashrc) finds node, npm, npx, git, docker and the npm global bin."""
-    result = container.sh(
+    # The kept shell runs `/bin/sh -c script` as claude with the image's environment: what `docker exec c sh -c` runs.
+    result = container.shell(
         'for tool in node npm npx git docker jq rg; do command -v "$tool" || exit 1; done; echo "$PATH"'
     )
     assert_succeeded(result, f"{built_image}: tools on PATH in sh -c")

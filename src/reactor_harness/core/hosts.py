@@ -101,10 +101,10 @@ class ImageHost(Host):  # type: ignore[misc]
         self.system_info = ContainerSystemInfo.get_module(self)
 
     def debian_packages(self, names: Sequence[str]) -> dict[str, InstalledPackage]:
-        """Every named package's install state and version, from one `dpkg-query` (missing ones included)."""
-        result = self.container.exec(
-            ["dpkg-query", "-W", "-f", "${Package}\t${Status}\t${Version}\n", *names], user=self.exec_user
-        )
+        """Every named package's install state and version, from one `dpkg-query` (missing ones included),
+        run through the host's kept shell as `host.run` runs its commands."""
+        query = ["dpkg-query", "-W", "-f", "${Package}\t${Status}\t${Version}\n", *names]
+        result = self.container.shell(shlex.join(query), user=self.exec_user)
         seen: dict[str, InstalledPackage] = {}
         for line in result.stdout.splitlines():
             name, _, rest = line.partition("\t")
