@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import stat
+import weakref
 
 import pytest
+
+from reactor_harness.plugin import process
 
 IMAGE_TEST = """
 import pytest
@@ -168,3 +172,22 @@ def test_prebuilt_and_rebuild_together_are_a_usage_error(suite):
     result = run(suite, "--prebuilt", "--rebuild")
     result.stderr.fnmatch_lines(["*--prebuilt builds nothing and --rebuild builds everything afresh: choose one*"])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_the_runs_long_lived_objects_leave_the_collectors_walks_and_new_garbage_does_not(pytestconfig):
+    """After configure, what exists is frozen (the collector no longer walks it); a cycle a test makes later
+    is still collected, so pytest's end-of-run collections find what they look for."""
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    process.pytest_configure(pytestconfig)
+    assert gc.get_freeze_count() > 10_000  # the modules, classes and functions of every plugin
+    cycle = _Cycle()
+    alive = weakref.ref(cycle)
+    del cycle
+    gc.collect()
+    assert alive() is None

@@ -13,6 +13,7 @@ __all__ = [
     "fixtures",
     "hooks",
     "outcomes",
+    "process",
     "progress",
     "report",
     "results",

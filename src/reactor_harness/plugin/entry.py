@@ -23,6 +23,7 @@ pytest_plugins = [
     "reactor_harness.plugin.build_failures",  # a failed build reported once, its other tests in one line
     "reactor_harness.plugin.sizes",  # the size area: fixtures and the size table
     "reactor_harness.plugin.security",  # the security area: Trivy, the DB, scans
+    "reactor_harness.plugin.process",  # the process: long-lived objects kept out of the garbage collector's walks
 ]
 
 
