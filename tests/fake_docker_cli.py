@@ -1,4 +1,8 @@
-"""A stand-in docker CLI for the harness's own tests: a shell script that answers the client probes."""
+"""A stand-in docker CLI for the harness's own tests: a shell script that answers the client probes.
+
+Not library code: the library only ever finds and runs real clients; this one exists so the search and the
+commands the seam builds can be checked on a machine with no docker at all.
+"""
 
 from __future__ import annotations
 
